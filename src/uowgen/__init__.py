@@ -1,0 +1,16 @@
+"""uowgen: generate FastAPI + SQLAlchemy projects with a sound unit of work."""
+
+from uowgen._engine import generate
+from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
+from uowgen.errors import SpecError, UowgenError
+
+__all__ = [
+    "FieldSpec",
+    "ModelSpec",
+    "ProjectSpec",
+    "SpecError",
+    "UowgenError",
+    "generate",
+    "load_spec",
+    "parse_spec",
+]

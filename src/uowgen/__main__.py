@@ -1,0 +1,5 @@
+"""`python -m uowgen`."""
+
+from uowgen._cli import main
+
+main()

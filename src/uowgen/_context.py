@@ -1,0 +1,463 @@
+"""Turn a validated spec into the data the template renders: the template's contract.
+
+Templates print what this module computes and never derive names or code fragments
+themselves, so every naming and escaping rule lives here, in plain Python, under test.
+Spec values reach generated code only as `repr()` literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from typing import Any
+
+import yaml
+
+from uowgen import _naming
+from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, related_name
+
+_DECIMAL_DEFAULTS = (12, 2)
+_ON_DELETE = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NULL"}
+
+
+def build_context(spec: ProjectSpec) -> dict[str, Any]:
+    """Everything the template needs beyond the copier answers."""
+    models = {model.name: model for model in spec.models}
+    entities = [_entity(model, spec, models) for model in spec.models]
+    by_name = {entity["name"]: entity for entity in entities}
+    for model in spec.models:
+        for field in model.fields:
+            if field.type == "ref" and field.to is not None:
+                target = by_name[field.to]
+                target["reverse"].append(_reverse(model, field, target))
+    ordered = _dependency_order(spec)
+    package = spec.package
+    kinds = {field["kind"] for entity in entities for field in entity["fields"]}
+    return {
+        "package": package,
+        "distribution": _naming.distribution_name(package),
+        "title_literal": _py_str(spec.project_name),
+        "title_toml": json.dumps(spec.project_name, ensure_ascii=False),
+        "title_markdown": _markdown(spec.project_name),
+        "entities": entities,
+        "entities_in_dependency_order": [by_name[name] for name in ordered],
+        "uses": {kind: kind in kinds for kind in ("decimal", "datetime", "json")},
+        "example": _worked_example(entities),
+        "spec_yaml": spec_yaml(spec),
+    }
+
+
+def spec_yaml(spec: ProjectSpec) -> str:
+    """The canonical text of a spec, as kept in the generated `uowgen.yml`."""
+    data = spec.to_data()
+    data["models"] = [
+        {**model, "fields": [_flow(field) for field in model["fields"]]}
+        for model in data["models"]
+    ]
+    return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+
+
+class _Flow(dict[str, Any]):
+    """A mapping dumped on one line: `{name: email, type: str}`."""
+
+
+def _flow(value: dict[str, Any]) -> _Flow:
+    return _Flow(value)
+
+
+class _SpecDumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Indent list items under their key, as people write YAML by hand.
+        super().increase_indent(flow, False)
+
+
+_SpecDumper.add_representer(
+    _Flow,
+    lambda dumper, data: dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data.items(), flow_style=True
+    ),
+)
+
+
+def _py_str(value: str) -> str:
+    """A Python string literal for any text: quotes, backslashes, newlines escaped."""
+    return repr(value)
+
+
+def _markdown(value: str) -> str:
+    return "".join(f"\\{char}" if char in "\\`*_{}[]<>()#+-.!|" else char for char in value)
+
+
+def _entity(
+    model: ModelSpec, spec: ProjectSpec, models: dict[str, ModelSpec]
+) -> dict[str, Any]:
+    module = _naming.snake(model.name)
+    plural = model.plural or _naming.plural_snake(model.name)
+    fields = [_field(model, field, models) for field in model.fields]
+    refs = [field for field in fields if field["kind"] == "ref"]
+    unique = [f for f in fields if f["unique"] and f["kind"] != "ref"]
+    for field in fields:
+        # Constraint names follow the naming convention in models/base.py, so the
+        # initial migration and `alembic check` agree with the models.
+        column = field["attr"]
+        field["uq_name"] = f"uq_{plural}_{column}" if field["unique"] else None
+        wants_index = field["index"] or (field["kind"] == "ref" and not field["unique"])
+        field["ix_name"] = f"ix_{plural}_{column}" if wants_index else None
+        if field["ref"]:
+            field["ref"]["fk_name"] = f"fk_{plural}_{column}_{field['ref']['table']}"
+    return {
+        "name": model.name,
+        "module": module,
+        "pk_name": f"pk_{plural}",
+        "plural": plural,
+        "table": plural,
+        "route": "/" + _naming.kebab(plural),
+        "tag": _naming.kebab(plural),
+        "label": module.replace("_", " "),
+        "label_plural": plural.replace("_", " "),
+        "id_param": f"{module}_id",
+        "create_schema": f"{model.name}Create",
+        "update_schema": f"{model.name}Update",
+        "public_schema": f"{model.name}Public",
+        "list_schema": f"{model.name}List",
+        "summary_schema": f"{model.name}Summary",
+        "repository": f"{model.name}Repository",
+        "fields": fields,
+        "scalars": [field for field in fields if field["kind"] != "ref"],
+        "refs": refs,
+        "enums": [field["enum"] for field in fields if field["kind"] == "enum"],
+        "reverse": [],
+        "unique_fields": unique,
+        "not_null": [f["attr"] for f in fields if not f["optional"]],
+        "update_field": next(
+            (f for f in fields if f["kind"] not in ("ref", "bool") and not f["unique"]),
+            None,
+        ),
+        "model_imports": _model_imports(fields),
+        "schema_imports": _schema_imports(fields),
+        "ref_modules": sorted({(f["ref"]["module"], f["ref"]["target"]) for f in refs}),
+        "factory_refs": sorted({f["ref"]["module"] for f in refs if not f["optional"]}),
+        # A unique enum (or a one-valued one) caps how many rows a test can make.
+        "row_capacity_limited": any(f["kind"] == "enum" and f["unique"] for f in fields),
+    }
+
+
+def _field(model: ModelSpec, field: FieldSpec, models: dict[str, ModelSpec]) -> dict[str, Any]:
+    kind = field.type
+    info: dict[str, Any] = {
+        "name": field.name,
+        "attr": field.name,
+        "kind": kind,
+        "optional": field.optional,
+        "unique": field.unique,
+        "index": field.index,
+        "label": field.name.replace("_", " "),
+    }
+    if kind == "ref":
+        assert field.to is not None
+        target = models[field.to]
+        target_table = target.plural or _naming.plural_snake(target.name)
+        column = f"{field.name}_id"
+        on_delete = _ON_DELETE[field.on_delete or "restrict"]
+        info.update(
+            attr=column,
+            py_type="int",
+            column_args=_join(
+                [
+                    f"ForeignKey({_py_str(target_table + '.id')}, ondelete={on_delete!r})",
+                    "unique=True" if field.unique else "",
+                    "index=True" if not field.unique else "",
+                ]
+            ),
+            migration_type="sa.Integer()",
+            schema_type="int",
+            sample="None",
+            ref={
+                "target": target.name,
+                "module": _naming.snake(target.name),
+                "table": target_table,
+                "relationship": field.name,
+                "column": column,
+                "on_delete": on_delete,
+                "back_populates": related_name(model, field),
+                "self": target.name == model.name,
+                "summary": f"{target.name}Summary",
+            },
+        )
+    else:
+        info.update(_scalar(model, field))
+    annotation = info["py_type"]
+    info["annotation"] = f"{annotation} | None" if field.optional else annotation
+    schema_type = info["schema_type"]
+    info["schema_annotation"] = f"{schema_type} | None" if field.optional else schema_type
+    info["default_literal"] = _default_literal(model, field)
+    if info["default_literal"] is None and field.optional:
+        info["schema_default"] = "None"
+    else:
+        info["schema_default"] = info["default_literal"]
+    info["migration_kwargs"] = _join(
+        [
+            f"nullable={field.optional}",
+            "unique=True" if field.unique and kind != "ref" else "",
+        ]
+    )
+    return info
+
+
+def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
+    """Types, column arguments and test samples of a non-ref field."""
+    kind = field.type
+    unique_or_index = ["unique=True" if field.unique else "", "index=True" if field.index else ""]
+    info: dict[str, Any] = {"ref": None, "enum": None}
+    if kind == "str":
+        length = field.max_length
+        info.update(
+            py_type="str",
+            sa_type=f"String({length})" if length else "String",
+            migration_type=f"sa.String(length={length})" if length else "sa.String()",
+            schema_type=f"Annotated[str, Field(max_length={length})]" if length else "str",
+            sample=f"values.text(n, {length})" if length else "values.text(n)",
+        )
+    elif kind == "text":
+        info.update(
+            py_type="str",
+            sa_type="Text",
+            migration_type="sa.Text()",
+            schema_type="str",
+            sample="values.text(n)",
+        )
+    elif kind in ("int", "bigint"):
+        sa = "Integer" if kind == "int" else "BigInteger"
+        info.update(
+            py_type="int",
+            sa_type=sa,
+            migration_type=f"sa.{sa}()",
+            schema_type=_int_schema(kind),
+            sample="n",
+        )
+    elif kind == "float":
+        info.update(
+            py_type="float",
+            sa_type="Float",
+            migration_type="sa.Float()",
+            schema_type="float",
+            sample="n + 0.5",
+        )
+    elif kind == "decimal":
+        precision = field.precision or _DECIMAL_DEFAULTS[0]
+        scale = _DECIMAL_DEFAULTS[1] if field.scale is None else field.scale
+        info.update(
+            py_type="Decimal",
+            sa_type=f"ExactDecimal({precision}, {scale})",
+            migration_type=f"sa.Numeric(precision={precision}, scale={scale})",
+            schema_type=(
+                f"Annotated[Decimal, Field(max_digits={precision}, "
+                f"decimal_places={scale})]"
+            ),
+            sample=f"values.number(n, {precision}, {scale})",
+        )
+    elif kind == "bool":
+        info.update(
+            py_type="bool",
+            sa_type="Boolean",
+            migration_type="sa.Boolean()",
+            schema_type="bool",
+            sample="n % 2 == 0",
+        )
+    elif kind == "date":
+        info.update(
+            py_type="date",
+            sa_type="Date",
+            migration_type="sa.Date()",
+            schema_type="date",
+            sample="values.day(n)",
+        )
+    elif kind == "datetime":
+        info.update(
+            py_type="datetime",
+            sa_type="UTCDateTime",
+            migration_type="sa.DateTime(timezone=True)",
+            schema_type="AwareDatetime",
+            sample="values.moment(n)",
+        )
+    elif kind == "uuid":
+        info.update(
+            py_type="UUID",
+            sa_type="Uuid",
+            migration_type="sa.Uuid()",
+            schema_type="UUID",
+            sample="str(uuid4())",
+        )
+    elif kind == "json":
+        info.update(
+            py_type="dict[str, Any]",
+            sa_type="JSON(none_as_null=True)",
+            migration_type="sa.JSON(none_as_null=True)",
+            schema_type="dict[str, Any]",
+            sample='{"n": n}',
+        )
+    elif kind == "enum":
+        values = field.values or ()
+        class_name = f"{model.name}{_naming.pascal(field.name)}"
+        length = max(len(value) for value in values)
+        type_name = f"{_naming.snake(model.name)}_{field.name}"
+        enum = {
+            "class_name": class_name,
+            "members": [(_naming.enum_member(v), _py_str(v)) for v in values],
+            "length": length,
+            "type_name": type_name,
+        }
+        values_literal = ", ".join(_py_str(v) for v in values)
+        info.update(
+            enum=enum,
+            py_type=class_name,
+            sa_type=(
+                f"Enum({class_name}, native_enum=False, length={length}, "
+                f"values_callable=enum_values, name={type_name!r})"
+            ),
+            migration_type=(
+                f"sa.Enum({values_literal}, native_enum=False, length={length}, "
+                f"name={type_name!r})"
+            ),
+            schema_type=class_name,
+            sample=f"values.pick(n, [{values_literal}])",
+        )
+    default = _default_literal(model, field)
+    column_default = ""
+    if default is not None:
+        # A json default is mutable: each row gets its own copy.
+        column_default = f"default=lambda: {default}" if kind == "json" else (
+            f"default={default}"
+        )
+    info["column_args"] = _join([info["sa_type"], *unique_or_index, column_default])
+    return info
+
+
+def _int_schema(kind: str) -> str:
+    bound = 2**31 if kind == "int" else 2**63
+    return f"Annotated[int, Field(ge={-bound}, le={bound - 1})]"
+
+
+def _default_literal(model: ModelSpec, field: FieldSpec) -> str | None:
+    """The field's default as a Python expression, or None when it has none."""
+    value = field.default
+    if value is None:
+        return None
+    kind = field.type
+    if kind == "decimal":
+        return f"Decimal({_py_str(str(decimal.Decimal(str(value))))})"
+    if kind == "date":
+        parsed = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+        return f"date({parsed.year}, {parsed.month}, {parsed.day})"
+    if kind == "datetime":
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return f"datetime.fromisoformat({_py_str(moment.isoformat())})"
+    if kind == "uuid":
+        return f"UUID({_py_str(str(value))})"
+    if kind == "enum":
+        assert field.values is not None
+        return f"{model.name}{_naming.pascal(field.name)}.{_naming.enum_member(value)}"
+    if kind == "float":
+        return repr(float(value))
+    if kind == "json":
+        # json.loads(json.dumps(...)) normalises YAML oddities (dates, tuples).
+        return repr(json.loads(json.dumps(value)))
+    return repr(value)
+
+
+def _model_imports(fields: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """What a model module imports, by source, so templates print exact imports."""
+    sqlalchemy: set[str] = set()
+    project: set[str] = set()
+    stdlib: set[str] = set()
+    for field in fields:
+        kind = field["kind"]
+        if kind == "ref":
+            sqlalchemy.add("ForeignKey")
+            continue
+        head = field["sa_type"].split("(")[0]
+        if head == "ExactDecimal" or head == "UTCDateTime":
+            project.add(head)
+        else:
+            sqlalchemy.add(head)
+        stdlib |= _stdlib_for(kind)
+    return {
+        "sqlalchemy": sorted(sqlalchemy),
+        "types": sorted(project),
+        "stdlib": sorted(stdlib),
+    }
+
+
+def _schema_imports(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    stdlib: set[str] = set()
+    pydantic: set[str] = set()
+    for field in fields:
+        kind = field["kind"]
+        stdlib |= _stdlib_for(kind)
+        schema_type = field["schema_type"]
+        if "Field(" in schema_type:
+            pydantic.add("Field")
+            stdlib.add("from typing import Annotated")
+        if kind == "datetime":
+            pydantic.add("AwareDatetime")
+            if field["default_literal"] is None:
+                stdlib.discard("from datetime import datetime")
+    enums = [f["enum"]["class_name"] for f in fields if f["kind"] == "enum"]
+    return {"stdlib": sorted(stdlib), "pydantic": sorted(pydantic), "enums": enums}
+
+
+def _stdlib_for(kind: str) -> set[str]:
+    return {
+        "decimal": {"from decimal import Decimal"},
+        "date": {"from datetime import date"},
+        "datetime": {"from datetime import datetime"},
+        "uuid": {"from uuid import UUID"},
+        "json": {"from typing import Any"},
+    }.get(kind, set())
+
+
+def _reverse(model: ModelSpec, field: FieldSpec, target: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": related_name(model, field),
+        "source": model.name,
+        "source_module": _naming.snake(model.name),
+        "back_populates": field.name,
+        "column": f"{field.name}_id",
+        "self": model.name == target["name"],
+    }
+
+
+def _dependency_order(spec: ProjectSpec) -> list[str]:
+    """Model names with every ref target before the models that point at it."""
+    done: list[str] = []
+    deps = {
+        m.name: [f.to for f in m.fields if f.type == "ref" and f.to and f.to != m.name]
+        for m in spec.models
+    }
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        for dep in deps[name]:
+            visit(dep)
+        done.append(name)
+
+    for model in spec.models:
+        visit(model.name)
+    return done
+
+
+def _worked_example(entities: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pick a model and a unique text field to show the read -> call -> write flow."""
+    for entity in entities:
+        for field in entity["fields"]:
+            if field["unique"] and field["kind"] in ("str", "text"):
+                return {"entity": entity, "field": field}
+    return {"entity": entities[0], "field": None}
+
+
+def _join(parts: list[str]) -> str:
+    return ", ".join(part for part in parts if part)

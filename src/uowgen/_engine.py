@@ -1,0 +1,109 @@
+"""Render the template with copier: the only module that imports copier."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import copier
+from copier.errors import CopierError
+
+from uowgen._spec import ProjectSpec
+from uowgen.errors import UowgenError
+
+
+_TEMPLATE_FILES = ("copier.yml", "template", "extensions")
+
+
+def template_root() -> Path:
+    """The folder holding `copier.yml`: bundled in the wheel, or this checkout."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "_template"
+    if (bundled / "copier.yml").is_file():
+        return bundled
+    checkout = here.parent.parent
+    if (checkout / "copier.yml").is_file():
+        return checkout
+    raise UowgenError(f"uowgen's template is missing (looked in {bundled})")
+
+
+def answers(spec: ProjectSpec) -> dict[str, Any]:
+    """The copier answers for a spec: what `copier copy --data-file` would pass."""
+    data = spec.to_data()
+    return {
+        "project_name": spec.project_name,
+        "package_name": spec.package,
+        "models": data["models"],
+    }
+
+
+def generate(
+    spec: ProjectSpec | None,
+    dst: Path,
+    *,
+    overwrite: bool = False,
+    interactive: bool = False,
+) -> Path:
+    """Generate a project from `spec` into `dst` and return `dst`.
+
+    The project is rendered and formatted in a scratch folder first and moved into
+    place only when everything succeeded, so a failure leaves `dst` as it was.
+    With no spec, copier asks its questions (or takes their defaults).
+
+    Raises:
+        UowgenError: `dst` is not empty (and `overwrite` is off), or rendering failed.
+    """
+    dst = dst.resolve()
+    _check_destination(dst, overwrite=overwrite)
+    with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
+        staged = Path(scratch) / (dst.name or "project")
+        source = _snapshot(template_root(), Path(scratch) / "template")
+        try:
+            copier.run_copy(
+                str(source),
+                staged,
+                data=answers(spec) if spec is not None else None,
+                defaults=not interactive,
+                unsafe=True,  # our own template: its tasks run ruff on the output
+                quiet=True,
+                overwrite=True,
+                vcs_ref=None,
+            )
+        except (CopierError, ValueError) as exc:
+            raise UowgenError(f"rendering failed: {exc}") from exc
+        _place(staged, dst)
+    return dst
+
+
+def _snapshot(root: Path, into: Path) -> Path:
+    """Copy the template out of any git checkout it sits in.
+
+    Copier treats a template inside a git repository as versioned and renders its
+    last commit; uowgen renders exactly the files it ships (or has checked out).
+    """
+    into.mkdir()
+    for name in _TEMPLATE_FILES:
+        path = root / name
+        if path.is_dir():
+            shutil.copytree(path, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(path, into / name)
+    return into
+
+
+def _check_destination(dst: Path, *, overwrite: bool) -> None:
+    if dst.exists() and not dst.is_dir():
+        raise UowgenError(f"{dst} exists and is not a directory")
+    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
+        raise UowgenError(f"{dst} is not empty; pass --overwrite to render into it")
+
+
+def _place(staged: Path, dst: Path) -> None:
+    """Move a finished render into `dst`, merging into it if it already exists."""
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staged), str(dst))
+        return
+    shutil.copytree(staged, dst, dirs_exist_ok=True)

@@ -1,0 +1,95 @@
+"""Derive every generated name from a model or field name; pure and unit-tested."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+_ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORD_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
+
+# Plurals that the suffix rules below get wrong.
+_IRREGULAR_PLURALS = {
+    "child": "children",
+    "person": "people",
+    "man": "men",
+    "woman": "women",
+    "mouse": "mice",
+    "goose": "geese",
+    "foot": "feet",
+    "tooth": "teeth",
+    "datum": "data",
+    "index": "indices",
+    "matrix": "matrices",
+    "vertex": "vertices",
+    "criterion": "criteria",
+    "analysis": "analyses",
+    "quiz": "quizzes",
+}
+# Words whose plural is the word itself; a model called `Series` must set `plural`.
+_UNCOUNTABLE = frozenset(
+    {"data", "equipment", "information", "news", "series", "species", "sheep", "fish"}
+)
+
+
+def snake(name: str) -> str:
+    """Turn a CamelCase name into snake_case: `HTTPLog` -> `http_log`."""
+    name = _ACRONYM_BOUNDARY.sub(r"\1_\2", name)
+    name = _WORD_BOUNDARY.sub(r"\1_\2", name)
+    return name.lower()
+
+
+def pluralize_word(word: str) -> str:
+    """Pluralize one lower-case English word with the usual suffix rules."""
+    if word in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[word]
+    if word in _UNCOUNTABLE:
+        return word
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    if word.endswith("fe") and len(word) > 3:
+        return word[:-2] + "ves"
+    return word + "s"
+
+
+def plural_snake(name: str) -> str:
+    """Pluralize the last word of a CamelCase name: `Category` -> `categories`."""
+    head, _, last = snake(name).rpartition("_")
+    plural = pluralize_word(last)
+    return f"{head}_{plural}" if head else plural
+
+
+def kebab(snake_name: str) -> str:
+    """Turn snake_case into the kebab-case used in URLs."""
+    return snake_name.replace("_", "-")
+
+
+def pascal(snake_name: str) -> str:
+    """Turn snake_case into PascalCase: `user_status` -> `UserStatus`."""
+    return "".join(part[:1].upper() + part[1:] for part in snake_name.split("_"))
+
+
+def enum_member(value: str) -> str:
+    """Name an enum member after its value: `in-progress` -> `IN_PROGRESS`."""
+    member = re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").upper()
+    if not member:
+        return ""
+    if member[0].isdigit() or keyword.iskeyword(member.lower()):
+        member = f"V_{member}"
+    return member
+
+
+def package_name(project_name: str) -> str:
+    """Derive an importable package name from a free-form project name."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", snake(project_name.strip())).strip("_")
+    name = re.sub(r"_+", "_", name).lower()
+    if name and name[0].isdigit():
+        name = f"app_{name}"
+    return name
+
+
+def distribution_name(package: str) -> str:
+    """Name the installable distribution after the package: `my_app` -> `my-app`."""
+    return kebab(package)

@@ -1,0 +1,582 @@
+"""Parse and validate a uowgen spec; knows nothing about rendering.
+
+The spec is a small YAML document (`uowgen.yml`). `parse_spec` checks its shape with
+pydantic, then checks what pydantic cannot see (names, clashes, references, defaults)
+and reports every problem at once, each with the model and field it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import keyword
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from uowgen import _naming
+from uowgen.errors import SpecError
+
+FIELD_TYPES = (
+    "str",
+    "text",
+    "int",
+    "bigint",
+    "float",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "uuid",
+    "json",
+    "enum",
+    "ref",
+)
+OnDelete = Literal["cascade", "restrict", "set_null"]
+
+_PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+# Column names every model gets, and attributes SQLAlchemy or pydantic reserve.
+RESERVED_FIELD_NAMES = frozenset(
+    {
+        "id",
+        "version",
+        "created_at",
+        "updated_at",
+        "metadata",
+        "registry",
+        "query",
+        "session",
+        # pydantic.BaseModel attributes a field would shadow.
+        "copy",
+        "dict",
+        "json",
+        "schema",
+        "schema_json",
+        "construct",
+        "validate",
+        "fields",
+        "from_orm",
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "update_forward_refs",
+    }
+)
+# Classes and modules the template itself defines.
+RESERVED_MODEL_NAMES = frozenset(
+    {
+        "Base",
+        "Settings",
+        "UnitOfWork",
+        "Transaction",
+        "Repository",
+        "SqlAlchemyRepository",
+        "Page",
+        "Pagination",
+        "NotFoundError",
+        "ConflictError",
+        "InvalidReferenceError",
+        "DatabaseUnavailableError",
+        "DomainError",
+        "UTCDateTime",
+        "ExactDecimal",
+        "None",
+        "True",
+        "False",
+        "Any",
+        "Decimal",
+        "UUID",
+        "Enum",
+        "StrEnum",
+        "Mapped",
+    }
+)
+RESERVED_MODULES = frozenset({"base", "types", "deps", "router", "pagination"})
+RESERVED_PACKAGES = frozenset(
+    {
+        "tests",
+        "migrations",
+        "alembic",
+        "sqlalchemy",
+        "fastapi",
+        "pydantic",
+        "pydantic_settings",
+        "starlette",
+        "uvicorn",
+        "httpx",
+        "anyio",
+        "asyncpg",
+        "aiosqlite",
+        "pytest",
+        "typing",
+        "test",
+    }
+)
+_MAX_NAME = 48
+_MAX_STR_LENGTH = 10_485_760
+_INT_BOUNDS = {"int": 2**31, "bigint": 2**63}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class FieldSpec(_Strict):
+    """One column of a model, as written in the spec."""
+
+    name: str
+    type: str
+    optional: bool = False
+    unique: bool = False
+    index: bool = False
+    default: Any = None
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    values: list[str] | None = None
+    to: str | None = None
+    on_delete: OnDelete | None = None
+    related_name: str | None = None
+
+
+class ModelSpec(_Strict):
+    """One model: a table, a repository, a service and a router."""
+
+    name: str
+    plural: str | None = None
+    fields: list[FieldSpec] = Field(min_length=1)
+
+
+class ProjectSpec(_Strict):
+    """The whole spec: the project and its models."""
+
+    project_name: str
+    package_name: str | None = None
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @property
+    def package(self) -> str:
+        """The Python package the project is generated into."""
+        return self.package_name or _naming.package_name(self.project_name)
+
+    def to_data(self) -> dict[str, Any]:
+        """The spec as plain data, without the keys left at their defaults."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+def load_spec(path: Path) -> ProjectSpec:
+    """Read and validate the spec at `path`.
+
+    Raises:
+        SpecError: the file is missing, not YAML, or not a valid spec.
+    """
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(source, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(source, [f"cannot read the file: {exc}"]) from exc
+    return parse_spec_text(text, source=source)
+
+
+def parse_spec_text(text: str, *, source: str = "<spec>") -> ProjectSpec:
+    """Validate a spec given as YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [f"{where}YAML syntax error: {problem}"]) from exc
+    return parse_spec(data, source=source)
+
+
+def parse_spec(data: object, *, source: str = "<spec>") -> ProjectSpec:
+    """Validate spec data (as loaded from YAML) and return the spec.
+
+    Raises:
+        SpecError: listing every problem found, each with its model and field.
+    """
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise SpecError(source, [f"the spec must be a mapping with `models`, got {kind}"])
+    try:
+        spec = ProjectSpec.model_validate(dict(data))
+    except ValidationError as exc:
+        raise SpecError(source, _shape_problems(exc, data)) from exc
+    problems = _Checker(spec).run()
+    if problems:
+        raise SpecError(source, problems)
+    return spec
+
+
+def spec_problems(data: object) -> list[str]:
+    """The problems of spec data, or an empty list when it is valid."""
+    try:
+        parse_spec(data)
+    except SpecError as exc:
+        return exc.problems
+    return []
+
+
+def _where(data: object, loc: tuple[int | str, ...]) -> str:
+    """Describe a pydantic location with model and field names: `model User, field x`."""
+    parts: list[str] = []
+    node: Any = data
+    for position, key in enumerate(loc):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        indexed = position + 1 < len(loc) and isinstance(loc[position + 1], int)
+        if key in ("models", "fields") and indexed:
+            continue
+        if isinstance(key, int):
+            named = isinstance(node, Mapping) and isinstance(node.get("name"), str)
+            label = "model" if not parts else "field"
+            parts.append(f"{label} {node['name']!r}" if named else f"{label} #{key + 1}")
+        else:
+            parts.append(f"`{key}`")
+    return ", ".join(parts) or "top level"
+
+
+def _shape_problems(exc: ValidationError, data: object) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = error["loc"]
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        elif error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "too_short" and loc and loc[-1] in ("models", "fields"):
+            message = f"needs at least one {str(loc[-1])[:-1]}"
+        problems.append(f"{_where(data, loc)}: {message}")
+    return problems
+
+
+class _Checker:
+    """The checks pydantic cannot express, collected rather than raised one by one."""
+
+    def __init__(self, spec: ProjectSpec) -> None:
+        self.spec = spec
+        self.problems: list[str] = []
+        self.models = {model.name: model for model in spec.models}
+
+    def run(self) -> list[str]:
+        self._check_project()
+        for model in self.spec.models:
+            self._check_model(model)
+        if not self.problems:
+            self._check_generated_names()
+            self._check_cycles()
+        return self.problems
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def _check_project(self) -> None:
+        name = self.spec.project_name
+        if not name.strip():
+            self.add("`project_name`", "must not be empty")
+        elif not name.isprintable() or len(name) > 100:
+            self.add("`project_name`", "must be one printable line of at most 100 chars")
+        package = self.spec.package
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", package) or keyword.iskeyword(package):
+            self.add(
+                "`package_name`",
+                f"{package!r} is not a valid lower-case Python package name"
+                + ("" if self.spec.package_name else " (derived from project_name)"),
+            )
+        elif package in RESERVED_PACKAGES:
+            self.add("`package_name`", f"{package!r} would shadow a library; pick another")
+
+    def _check_model(self, model: ModelSpec) -> None:
+        where = f"model {model.name!r}"
+        if self._check_name(where, model.name, pascal=True):
+            if model.name in RESERVED_MODEL_NAMES:
+                self.add(where, "name clashes with a class the template generates")
+            if _naming.snake(model.name) in RESERVED_MODULES:
+                self.add(where, "name clashes with a module the template generates")
+        if [m.name for m in self.spec.models].count(model.name) > 1:
+            self.add(where, "is defined more than once")
+        if model.plural is not None and self._check_name(
+            f"{where}, `plural`", model.plural, pascal=False
+        ):
+            if model.plural == _naming.snake(model.name):
+                self.add(f"{where}, `plural`", "must differ from the singular name")
+        names = [field.name for field in model.fields]
+        for field in model.fields:
+            fwhere = f"{where}, field {field.name!r}"
+            if names.count(field.name) > 1 and names.index(field.name) == list(
+                model.fields
+            ).index(field):
+                self.add(fwhere, "is defined more than once")
+            self._check_field(model, field, fwhere)
+            if field.type == "ref" and f"{field.name}_id" in names:
+                self.add(
+                    fwhere, f"its foreign key column `{field.name}_id` clashes with a field"
+                )
+
+    def _check_name(self, where: str, name: str, *, pascal: bool) -> bool:
+        pattern, style = (_PASCAL, "PascalCase like `UserType`") if pascal else (
+            _SNAKE,
+            "snake_case like `first_name`",
+        )
+        if not name:
+            self.add(where, "name must not be empty")
+        elif "/" in name or "\\" in name or ".." in name:
+            self.add(where, f"name {name!r} contains a path separator; use {style}")
+        elif not pattern.fullmatch(name):
+            self.add(where, f"name {name!r} is not a valid identifier in {style}")
+        elif keyword.iskeyword(name) or keyword.issoftkeyword(name) and name == "_":
+            self.add(where, f"name {name!r} is a Python keyword")
+        elif len(name) > _MAX_NAME:
+            self.add(where, f"name {name!r} is longer than {_MAX_NAME} characters")
+        else:
+            return True
+        return False
+
+    def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
+        if self._check_name(where, field.name, pascal=False):
+            if field.name in RESERVED_FIELD_NAMES or field.name.startswith("model_"):
+                self.add(where, "name is reserved (generated column or library attribute)")
+        if field.type not in FIELD_TYPES:
+            self.add(
+                where,
+                f"unknown type {field.type!r}; expected one of {', '.join(FIELD_TYPES)}",
+            )
+            return
+        self._check_options(field, where)
+        if field.type == "ref":
+            self._check_ref(model, field, where)
+        if field.type == "enum":
+            self._check_enum(field, where)
+        if field.default is not None:
+            problem = _default_problem(field)
+            if problem:
+                self.add(where, f"bad default {field.default!r}: {problem}")
+
+    def _check_options(self, field: FieldSpec, where: str) -> None:
+        allowed = {
+            "max_length": {"str"},
+            "precision": {"decimal"},
+            "scale": {"decimal"},
+            "values": {"enum"},
+            "to": {"ref"},
+            "on_delete": {"ref"},
+            "related_name": {"ref"},
+        }
+        for option, types in allowed.items():
+            if getattr(field, option) is not None and field.type not in types:
+                self.add(where, f"`{option}` applies only to type {'/'.join(types)}")
+        if field.max_length is not None and not 1 <= field.max_length <= _MAX_STR_LENGTH:
+            self.add(where, f"`max_length` must be between 1 and {_MAX_STR_LENGTH}")
+        if field.type == "decimal":
+            precision, scale = field.precision or 12, field.scale
+            scale = 2 if scale is None else scale
+            if not 1 <= precision <= 38:
+                self.add(where, "`precision` must be between 1 and 38")
+            if not 0 <= scale <= precision:
+                self.add(where, "`scale` must be between 0 and `precision`")
+        if field.type == "ref" and field.default is not None:
+            self.add(where, "a ref cannot have a default")
+        if field.type == "json" and (field.unique or field.index):
+            self.add(where, "a json field cannot be unique or indexed")
+
+    def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
+        if field.to is None:
+            self.add(where, "a ref needs `to: <ModelName>`")
+            return
+        if field.to not in self.models:
+            known = ", ".join(sorted(self.models))
+            self.add(where, f"refers to unknown model {field.to!r} (models: {known})")
+        if field.on_delete == "set_null" and not field.optional:
+            self.add(where, "`on_delete: set_null` needs `optional: true`")
+        if field.related_name is not None:
+            self._check_name(f"{where}, `related_name`", field.related_name, pascal=False)
+
+    def _check_enum(self, field: FieldSpec, where: str) -> None:
+        if not field.values:
+            self.add(where, "an enum needs a non-empty list of `values`")
+            return
+        members = [_naming.enum_member(value) for value in field.values]
+        if len(set(field.values)) != len(field.values):
+            self.add(where, "enum `values` must be unique")
+        elif "" in members or len(set(members)) != len(members):
+            self.add(where, "enum `values` must give distinct names (letters or digits)")
+        if any(len(value) > 64 or not value.isprintable() for value in field.values):
+            self.add(where, "enum values must be printable and at most 64 characters")
+
+    def _check_generated_names(self) -> None:
+        """Every derived class, module, table and attribute name must be unique."""
+        owners: dict[str, str] = {}
+
+        def claim(name: str, owner: str) -> None:
+            if name in owners and owners[name] != owner:
+                self.add(
+                    owner,
+                    f"generates the name {name!r}, which {owners[name]} also generates",
+                )
+            owners.setdefault(name, owner)
+
+        reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
+        for model in self.spec.models:
+            where = f"model {model.name!r}"
+            plural = model.plural or _naming.plural_snake(model.name)
+            claim(model.name, where)
+            for suffix in ("Create", "Update", "Public", "List", "Summary", "Repository"):
+                claim(f"{model.name}{suffix}", where)
+            claim(f"module {_naming.snake(model.name)}", where)
+            claim(f"table {plural}", where)
+            if plural == _naming.snake(model.name):
+                self.add(where, f"plural {plural!r} equals the singular; set `plural`")
+            for field in model.fields:
+                fwhere = f"{where}, field {field.name!r}"
+                if field.type == "enum":
+                    claim(f"{model.name}{_naming.pascal(field.name)}", fwhere)
+                if field.type == "ref" and field.to in self.models:
+                    target = self.models[field.to]
+                    name = related_name(model, field)
+                    taken = {f.name for f in target.fields} | {
+                        f"{f.name}_id" for f in target.fields if f.type == "ref"
+                    }
+                    if name in taken or name in RESERVED_FIELD_NAMES:
+                        self.add(
+                            fwhere,
+                            f"reverse collection {name!r} on {target.name} clashes with "
+                            "a field there; set `related_name`",
+                        )
+                    elif name in reverse[target.name]:
+                        self.add(
+                            fwhere,
+                            f"reverse collection {name!r} on {target.name} is also made "
+                            f"by {reverse[target.name][name]}; set `related_name`",
+                        )
+                    reverse[target.name][name] = fwhere
+
+    def _check_cycles(self) -> None:
+        edges = {
+            m.name: {f.to for f in m.fields if f.type == "ref" and f.to != m.name}
+            for m in self.spec.models
+        }
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            state[name] = 1
+            for target in sorted(t for t in edges[name] if t is not None):
+                if state.get(target) == 1:
+                    cycle = " -> ".join([*path[path.index(target) :], target])
+                    self.add(
+                        f"model {target!r}",
+                        f"circular references between models ({cycle}) are not "
+                        "supported; make one side a plain int field",
+                    )
+                elif target not in state:
+                    visit(target, [*path, target])
+            state[name] = 2
+
+        for name in edges:
+            if name not in state:
+                visit(name, [name])
+
+
+def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
+    """Name the collection a ref adds to its target: `users`, or `reviews_by_author`."""
+    plural = model.plural or _naming.plural_snake(model.name)
+    same_target = [f for f in model.fields if f.type == "ref" and f.to == field.to]
+    if len(same_target) > 1:
+        return f"{plural}_by_{field.name}"
+    if model.name == field.to:
+        return "children"
+    return plural
+
+
+def related_name(model: ModelSpec, field: FieldSpec) -> str:
+    """The reverse collection name a ref gets on its target."""
+    return field.related_name or _default_related_name(model, field)
+
+
+def _default_problem(field: FieldSpec) -> str | None:
+    """Why `field.default` does not fit `field.type`, or None when it does."""
+    value = field.default
+    kind = field.type
+    if kind in ("str", "text"):
+        if not isinstance(value, str):
+            return "expected a string"
+        if field.max_length is not None and len(value) > field.max_length:
+            return f"longer than max_length {field.max_length}"
+        if "\x00" in value:
+            return "contains a NUL character"
+    elif kind in ("int", "bigint"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "expected an integer"
+        if not -_INT_BOUNDS[kind] <= value < _INT_BOUNDS[kind]:
+            return f"out of range for {kind}"
+    elif kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return "expected a number"
+        if not math.isfinite(value):
+            return "must be finite"
+    elif kind == "decimal":
+        return _decimal_problem(field)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return "expected true or false"
+    elif kind == "date":
+        return _parse_problem(value, dt.date, dt.date.fromisoformat, "an ISO date")
+    elif kind == "datetime":
+        return _parse_problem(value, dt.datetime, dt.datetime.fromisoformat, "ISO time")
+    elif kind == "uuid":
+        return _parse_problem(value, uuid.UUID, uuid.UUID, "a UUID")
+    elif kind == "json":
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            return "not a JSON value"
+    elif kind == "enum":
+        if value not in (field.values or ()):
+            return f"not one of the enum values {list(field.values or ())}"
+    return None
+
+
+def _decimal_problem(field: FieldSpec) -> str | None:
+    value = field.default
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return "expected a number or a numeric string"
+    try:
+        number = decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        return "not a decimal number"
+    if not number.is_finite():
+        return "must be finite"
+    precision = field.precision or 12
+    scale = 2 if field.scale is None else field.scale
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale:
+        return f"has more than {scale} decimal places"
+    if abs(number) >= decimal.Decimal(10) ** (precision - scale):
+        return f"does not fit precision {precision}, scale {scale}"
+    return None
+
+
+def _parse_problem(value: object, kind: type, parse: Any, what: str) -> str | None:
+    if isinstance(value, kind) and not (kind is dt.date and isinstance(value, dt.datetime)):
+        return None
+    if not isinstance(value, str):
+        return f"expected {what} string"
+    try:
+        parse(value)
+    except ValueError:
+        return f"expected {what} string"
+    return None

@@ -1,0 +1,1 @@
+"""The application: FastAPI routes over services, a unit of work and repositories."""

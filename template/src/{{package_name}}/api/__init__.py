@@ -1,0 +1,1 @@
+"""The HTTP layer: routes call services; no session or transaction in here."""

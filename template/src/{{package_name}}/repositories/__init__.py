@@ -1,0 +1,1 @@
+"""Repositories: queries per model; they flush but never commit."""

@@ -1,0 +1,1 @@
+"""Pydantic schemas: what the API accepts and returns."""
