@@ -32,6 +32,14 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
                 target = by_name[field.to]
                 target["reverse"].append(_reverse(model, field, target))
     ordered = _dependency_order(spec)
+    for name in ordered:
+        # A row that needs a capacity-limited row is limited too.
+        entity = by_name[name]
+        entity["row_capacity_limited"] = entity["row_capacity_limited"] or any(
+            by_name[f["ref"]["target"]]["row_capacity_limited"]
+            for f in entity["refs"]
+            if not f["optional"] and not f["ref"]["self"]
+        )
     package = spec.package
     kinds = {field["kind"] for entity in entities for field in entity["fields"]}
     return {
@@ -42,7 +50,12 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
         "title_markdown": _markdown(spec.project_name),
         "entities": entities,
         "entities_in_dependency_order": [by_name[name] for name in ordered],
-        "uses": {kind: kind in kinds for kind in ("decimal", "datetime", "json")},
+        "uses": {
+            **{kind: kind in kinds for kind in ("decimal", "datetime", "json", "uuid")},
+            "sample_values": any(
+                "values." in field["sample"] for e in entities for field in e["fields"]
+            ),
+        },
         "example": _worked_example(entities),
         "spec_yaml": spec_yaml(spec),
     }
@@ -129,9 +142,15 @@ def _entity(
         "enums": [field["enum"] for field in fields if field["kind"] == "enum"],
         "reverse": [],
         "unique_fields": unique,
+        "unique_probe": next((f for f in fields if f["unique"]), None),
         "not_null": [f["attr"] for f in fields if not f["optional"]],
+        # A field whose fresh sample always differs, so an update really changes it.
         "update_field": next(
-            (f for f in fields if f["kind"] not in ("ref", "bool") and not f["unique"]),
+            (
+                f
+                for f in fields
+                if f["kind"] not in ("ref", "bool", "enum", "decimal") and not f["unique"]
+            ),
             None,
         ),
         "model_imports": _model_imports(fields),
@@ -327,9 +346,12 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
     column_default = ""
     if default is not None:
         # A json default is mutable: each row gets its own copy.
-        column_default = f"default=lambda: {default}" if kind == "json" else (
-            f"default={default}"
-        )
+        if kind != "json":
+            column_default = f"default={default}"
+        elif default in ("{}", "[]"):
+            column_default = "default=" + ("dict" if default == "{}" else "list")
+        else:
+            column_default = f"default=lambda: {default}"
     info["column_args"] = _join([info["sa_type"], *unique_or_index, column_default])
     return info
 

@@ -393,6 +393,8 @@ class _Checker:
             self.add(where, "a ref cannot have a default")
         if field.type == "json" and (field.unique or field.index):
             self.add(where, "a json field cannot be unique or indexed")
+        if field.type == "bool" and field.unique:
+            self.add(where, "a unique bool allows only two rows; drop `unique`")
 
     def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
         if field.to is None:
@@ -401,6 +403,8 @@ class _Checker:
         if field.to not in self.models:
             known = ", ".join(sorted(self.models))
             self.add(where, f"refers to unknown model {field.to!r} (models: {known})")
+        if field.to == model.name and not field.optional:
+            self.add(where, "a reference to its own model needs `optional: true`")
         if field.on_delete == "set_null" and not field.optional:
             self.add(where, "`on_delete: set_null` needs `optional: true`")
         if field.related_name is not None:
