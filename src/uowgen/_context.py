@@ -473,11 +473,18 @@ def _dependency_order(spec: ProjectSpec) -> list[str]:
 
 
 def _worked_example(entities: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pick a model and a unique text field to show the read -> call -> write flow."""
-    for entity in entities:
-        for field in entity["fields"]:
-            if field["unique"] and field["kind"] in ("str", "text"):
-                return {"entity": entity, "field": field}
+    """Pick a model and a unique text field (an email if any) for the README's
+    read -> slow call -> write example."""
+    candidates = [
+        (entity, field)
+        for entity in entities
+        for field in entity["fields"]
+        if field["unique"] and field["kind"] in ("str", "text")
+    ]
+    candidates.sort(key=lambda pair: pair[1]["name"] != "email")
+    if candidates:
+        entity, field = candidates[0]
+        return {"entity": entity, "field": field}
     return {"entity": entities[0], "field": None}
 
 
