@@ -198,6 +198,8 @@ def parse_spec_text(text: str, *, source: str = "<spec>") -> ProjectSpec:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(source, [f"{where}YAML syntax error: {problem}"]) from exc
+    except ValueError as exc:  # e.g. an integer literal too long to convert
+        raise SpecError(source, [f"cannot read the YAML: {exc}"]) from exc
     return parse_spec(data, source=source)
 
 
@@ -241,12 +243,13 @@ def _where(data: object, loc: tuple[int | str, ...]) -> str:
         indexed = position + 1 < len(loc) and isinstance(loc[position + 1], int)
         if key in ("models", "fields") and indexed:
             continue
-        if isinstance(key, int):
+        listed = position > 0 and loc[position - 1] in ("models", "fields")
+        if isinstance(key, int) and listed:
             named = isinstance(node, Mapping) and isinstance(node.get("name"), str)
             label = "model" if not parts else "field"
             parts.append(f"{label} {node['name']!r}" if named else f"{label} #{key + 1}")
         else:
-            parts.append(f"`{key}`")
+            parts.append(f"`{key}`" if isinstance(key, str) else f"key {key!r}")
     return ", ".join(parts) or "top level"
 
 
@@ -275,8 +278,11 @@ class _Checker:
 
     def run(self) -> list[str]:
         self._check_project()
-        for model in self.spec.models:
+        names = [model.name for model in self.spec.models]
+        for position, model in enumerate(self.spec.models):
             self._check_model(model)
+            if model.name in names[:position]:
+                self.add(f"model {model.name!r}", "is defined more than once")
         if not self.problems:
             self._check_generated_names()
             self._check_cycles()
@@ -308,19 +314,15 @@ class _Checker:
                 self.add(where, "name clashes with a class the template generates")
             if _naming.snake(model.name) in RESERVED_MODULES:
                 self.add(where, "name clashes with a module the template generates")
-        if [m.name for m in self.spec.models].count(model.name) > 1:
-            self.add(where, "is defined more than once")
         if model.plural is not None and self._check_name(
             f"{where}, `plural`", model.plural, pascal=False
         ):
             if model.plural == _naming.snake(model.name):
                 self.add(f"{where}, `plural`", "must differ from the singular name")
         names = [field.name for field in model.fields]
-        for field in model.fields:
+        for position, field in enumerate(model.fields):
             fwhere = f"{where}, field {field.name!r}"
-            if names.count(field.name) > 1 and names.index(field.name) == list(
-                model.fields
-            ).index(field):
+            if field.name in names[:position]:
                 self.add(fwhere, "is defined more than once")
             self._check_field(model, field, fwhere)
             if field.type == "ref" and f"{field.name}_id" in names:
@@ -383,8 +385,8 @@ class _Checker:
         if field.max_length is not None and not 1 <= field.max_length <= _MAX_STR_LENGTH:
             self.add(where, f"`max_length` must be between 1 and {_MAX_STR_LENGTH}")
         if field.type == "decimal":
-            precision, scale = field.precision or 12, field.scale
-            scale = 2 if scale is None else scale
+            precision = 12 if field.precision is None else field.precision
+            scale = 2 if field.scale is None else field.scale
             if not 1 <= precision <= 38:
                 self.add(where, "`precision` must be between 1 and 38")
             if not 0 <= scale <= precision:
@@ -530,7 +532,11 @@ def _default_problem(field: FieldSpec) -> str | None:
     elif kind == "float":
         if not isinstance(value, int | float) or isinstance(value, bool):
             return "expected a number"
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:
+            return "out of range for float"
+        if not finite:
             return "must be finite"
     elif kind == "decimal":
         return _decimal_problem(field)
@@ -564,7 +570,7 @@ def _decimal_problem(field: FieldSpec) -> str | None:
         return "not a decimal number"
     if not number.is_finite():
         return "must be finite"
-    precision = field.precision or 12
+    precision = 12 if field.precision is None else field.precision
     scale = 2 if field.scale is None else field.scale
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > scale:
