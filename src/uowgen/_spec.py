@@ -100,7 +100,9 @@ RESERVED_MODEL_NAMES = frozenset(
         "Mapped",
     }
 )
-RESERVED_MODULES = frozenset({"base", "types", "deps", "router", "pagination"})
+RESERVED_MODULES = frozenset(
+    {"base", "types", "deps", "router", "pagination", "registry", "api_router"}
+)
 RESERVED_PACKAGES = frozenset(
     {
         "tests",
@@ -312,8 +314,14 @@ class _Checker:
         if self._check_name(where, model.name, pascal=True):
             if model.name in RESERVED_MODEL_NAMES:
                 self.add(where, "name clashes with a class the template generates")
-            if _naming.snake(model.name) in RESERVED_MODULES:
+            module = _naming.snake(model.name)
+            if module in RESERVED_MODULES:
                 self.add(where, "name clashes with a module the template generates")
+            elif keyword.iskeyword(module):
+                self.add(where, f"its module name {module!r} is a Python keyword")
+            plural = _naming.plural_snake(model.name)
+            if model.plural is None and keyword.iskeyword(plural):
+                self.add(where, f"its plural {plural!r} is a Python keyword; set `plural`")
         if model.plural is not None and self._check_name(
             f"{where}, `plural`", model.plural, pascal=False
         ):
