@@ -19,10 +19,10 @@ _SOURCE = Path(__file__).resolve().parent.parent / "src"
 if (_SOURCE / "uowgen" / "__init__.py").is_file() and str(_SOURCE) not in sys.path:
     sys.path.insert(0, str(_SOURCE))
 
-from uowgen import _naming  # noqa: E402
-from uowgen._context import build_context  # noqa: E402
-from uowgen._spec import parse_spec, spec_problems  # noqa: E402
-from uowgen.errors import SpecError  # noqa: E402
+from uowgen import _naming
+from uowgen._context import build_context
+from uowgen._spec import parse_spec, spec_problems
+from uowgen.errors import SpecError
 
 _cache: dict[str, dict[str, Any]] = {}
 

@@ -9,7 +9,6 @@ by hand; it prints the URL and serves until interrupted.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -43,7 +42,9 @@ class Cluster:
         """SQLAlchemy URL (asyncpg driver) of the `postgres` database."""
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def pg_ctl(
+        self, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run pg_ctl on this cluster (as the cluster's user)."""
         command = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args]
         return _run(command, self.run_as, check=check)
@@ -64,10 +65,10 @@ def find_bin_dir() -> Path:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
     for candidate in candidates:
-        if (Path(candidate) / "initdb").exists():
-            return Path(candidate)
+        if (candidate / "initdb").exists():
+            return candidate
     raise PostgresUnavailable(
         "PostgreSQL server binaries (initdb, pg_ctl) not found; "
         "install them with: apt-get install -y postgresql"

@@ -53,7 +53,8 @@ def new(
         bool, typer.Option("--defaults", help="Take every default answer; ask nothing.")
     ] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Render into a folder that is not empty.")
+        bool,
+        typer.Option("--overwrite", help="Render into a folder that is not empty."),
     ] = False,
 ) -> None:
     """Generate a new project into DST from a model spec."""

@@ -24,7 +24,7 @@ _ON_DELETE = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NUL
 def build_context(spec: ProjectSpec) -> dict[str, Any]:
     """Everything the template needs beyond the copier answers."""
     models = {model.name: model for model in spec.models}
-    entities = [_entity(model, spec, models) for model in spec.models]
+    entities = [_entity(model, models) for model in spec.models]
     by_name = {entity["name"]: entity for entity in entities}
     for model in spec.models:
         for field in model.fields:
@@ -82,6 +82,7 @@ def _flow(value: dict[str, Any]) -> _Flow:
 class _SpecDumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # Indent list items under their key, as people write YAML by hand.
+        del indentless
         super().increase_indent(flow, False)
 
 
@@ -99,12 +100,12 @@ def _py_str(value: str) -> str:
 
 
 def _markdown(value: str) -> str:
-    return "".join(f"\\{char}" if char in "\\`*_{}[]<>()#+-.!|" else char for char in value)
+    return "".join(
+        f"\\{char}" if char in "\\`*_{}[]<>()#+-.!|" else char for char in value
+    )
 
 
-def _entity(
-    model: ModelSpec, spec: ProjectSpec, models: dict[str, ModelSpec]
-) -> dict[str, Any]:
+def _entity(model: ModelSpec, models: dict[str, ModelSpec]) -> dict[str, Any]:
     module = _naming.snake(model.name)
     plural = model.plural or _naming.plural_snake(model.name)
     fields = [_field(model, field, models) for field in model.fields]
@@ -149,7 +150,8 @@ def _entity(
             (
                 f
                 for f in fields
-                if f["kind"] not in ("ref", "bool", "enum", "decimal") and not f["unique"]
+                if f["kind"] not in ("ref", "bool", "enum", "decimal")
+                and not f["unique"]
             ),
             None,
         ),
@@ -158,11 +160,15 @@ def _entity(
         "ref_modules": sorted({(f["ref"]["module"], f["ref"]["target"]) for f in refs}),
         "factory_refs": sorted({f["ref"]["module"] for f in refs if not f["optional"]}),
         # A unique enum (or a one-valued one) caps how many rows a test can make.
-        "row_capacity_limited": any(f["kind"] == "enum" and f["unique"] for f in fields),
+        "row_capacity_limited": any(
+            f["kind"] == "enum" and f["unique"] for f in fields
+        ),
     }
 
 
-def _field(model: ModelSpec, field: FieldSpec, models: dict[str, ModelSpec]) -> dict[str, Any]:
+def _field(
+    model: ModelSpec, field: FieldSpec, models: dict[str, ModelSpec]
+) -> dict[str, Any]:
     kind = field.type
     info: dict[str, Any] = {
         "name": field.name,
@@ -209,7 +215,9 @@ def _field(model: ModelSpec, field: FieldSpec, models: dict[str, ModelSpec]) -> 
     annotation = info["py_type"]
     info["annotation"] = f"{annotation} | None" if field.optional else annotation
     schema_type = info["schema_type"]
-    info["schema_annotation"] = f"{schema_type} | None" if field.optional else schema_type
+    info["schema_annotation"] = (
+        f"{schema_type} | None" if field.optional else schema_type
+    )
     info["default_literal"] = _default_literal(model, field)
     if info["default_literal"] is None and field.optional:
         info["schema_default"] = "None"
@@ -227,7 +235,10 @@ def _field(model: ModelSpec, field: FieldSpec, models: dict[str, ModelSpec]) -> 
 def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
     """Types, column arguments and test samples of a non-ref field."""
     kind = field.type
-    unique_or_index = ["unique=True" if field.unique else "", "index=True" if field.index else ""]
+    unique_or_index = [
+        "unique=True" if field.unique else "",
+        "index=True" if field.index else "",
+    ]
     info: dict[str, Any] = {"ref": None, "enum": None}
     if kind == "str":
         length = field.max_length
@@ -235,7 +246,9 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
             py_type="str",
             sa_type=f"String({length})" if length else "String",
             migration_type=f"sa.String(length={length})" if length else "sa.String()",
-            schema_type=f"Annotated[str, Field(max_length={length})]" if length else "str",
+            schema_type=f"Annotated[str, Field(max_length={length})]"
+            if length
+            else "str",
             sample=f"values.text(n, {length})" if length else "values.text(n)",
         )
     elif kind == "text":
@@ -373,7 +386,11 @@ def _default_literal(model: ModelSpec, field: FieldSpec) -> str | None:
         parsed = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
         return f"date({parsed.year}, {parsed.month}, {parsed.day})"
     if kind == "datetime":
-        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        moment = (
+            value
+            if isinstance(value, dt.datetime)
+            else dt.datetime.fromisoformat(value)
+        )
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         return f"datetime.fromisoformat({_py_str(moment.isoformat())})"
@@ -441,7 +458,9 @@ def _stdlib_for(kind: str) -> set[str]:
     }.get(kind, set())
 
 
-def _reverse(model: ModelSpec, field: FieldSpec, target: dict[str, Any]) -> dict[str, Any]:
+def _reverse(
+    model: ModelSpec, field: FieldSpec, target: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "name": related_name(model, field),
         "source": model.name,
@@ -473,8 +492,10 @@ def _dependency_order(spec: ProjectSpec) -> list[str]:
 
 
 def _worked_example(entities: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pick a model and a unique text field (an email if any) for the README's
-    read -> slow call -> write example."""
+    """Pick a model and field for the README's read -> slow call -> write example.
+
+    A unique text field is the point of the example; an email is the seed's case.
+    """
     candidates = [
         (entity, field)
         for entity in entities

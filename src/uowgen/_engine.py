@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,8 +14,8 @@ from copier.errors import CopierError
 from uowgen._spec import ProjectSpec
 from uowgen.errors import UowgenError
 
-
 _TEMPLATE_FILES = ("copier.yml", "template", "extensions")
+ANSWERS_FILE = ".copier-answers.yml"
 
 
 def template_root() -> Path:
@@ -59,7 +60,8 @@ def generate(
     _check_destination(dst, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
         staged = Path(scratch) / (dst.name or "project")
-        source = _snapshot(template_root(), Path(scratch) / "template")
+        root = template_root()
+        source = _snapshot(root, Path(scratch) / "template")
         try:
             copier.run_copy(
                 str(source),
@@ -73,6 +75,7 @@ def generate(
             )
         except (CopierError, ValueError) as exc:
             raise UowgenError(f"rendering failed: {exc}") from exc
+        _record_source(staged / ANSWERS_FILE, root)
         _place(staged, dst)
     return dst
 
@@ -87,10 +90,26 @@ def _snapshot(root: Path, into: Path) -> Path:
     for name in _TEMPLATE_FILES:
         path = root / name
         if path.is_dir():
-            shutil.copytree(path, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                path, into / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(path, into / name)
     return into
+
+
+def _record_source(answers_file: Path, root: Path) -> None:
+    """Point `_src_path` at the template uowgen rendered, not at its scratch copy."""
+    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    answers_file.write_text(
+        "".join(
+            f"_src_path: {json.dumps(str(root))}\n"
+            if line.startswith("_src_path:")
+            else line
+            for line in lines
+        ),
+        encoding="utf-8",
+    )
 
 
 def _check_destination(dst: Path, *, overwrite: bool) -> None:

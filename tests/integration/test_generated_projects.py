@@ -26,14 +26,20 @@ def run(command: list[str], cwd: Path, **env: str) -> str:
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         timeout=600,
     )
-    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    )
     return result.stdout
 
 
 @pytest.fixture(scope="module", params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     spec_path: Path = request.param
-    return generate(load_spec(spec_path), tmp_path_factory.mktemp("gen") / spec_path.stem)
+    return generate(
+        load_spec(spec_path), tmp_path_factory.mktemp("gen") / spec_path.stem
+    )
 
 
 def test_generated_project_is_lint_and_format_clean(project: Path) -> None:
@@ -42,7 +48,19 @@ def test_generated_project_is_lint_and_format_clean(project: Path) -> None:
 
 
 def test_generated_project_passes_mypy_strict(project: Path) -> None:
-    run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", "/dev/null", "src", "tests"], project)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            "/dev/null",
+            "src",
+            "tests",
+        ],
+        project,
+    )
 
 
 def test_generated_project_passes_its_tests_on_sqlite(project: Path) -> None:
@@ -62,7 +80,13 @@ def test_generated_project_passes_its_tests_on_postgresql(
     assert " passed" in out and "skipped" not in out and " failed" not in out
 
 
-def test_migration_builds_a_database_the_app_serves(project: Path, tmp_path: Path) -> None:
+def test_migration_builds_a_database_the_app_serves(
+    project: Path, tmp_path: Path
+) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
-    run([sys.executable, "-m", "alembic", "upgrade", "head"], project, DATABASE_URL=database)
+    run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        project,
+        DATABASE_URL=database,
+    )
     run([sys.executable, "-m", "alembic", "check"], project, DATABASE_URL=database)

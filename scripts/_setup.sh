@@ -1,0 +1,29 @@
+# Sourced by the scripts: a repo-local virtualenv with uowgen and its dev tools.
+# Safe to run again; pip only installs what is missing.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "== creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+echo "== installing uowgen and its dev dependencies (pinned in pyproject.toml)"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -e "$REPO[${UOWGEN_EXTRAS:-dev}]"
+
+ensure_postgres() {
+  # The tests start their own throwaway PostgreSQL; they need its server binaries.
+  if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing PostgreSQL server binaries (apt-get install postgresql)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install the" >&2
+    echo "'postgresql' package, or set UOWGEN_SKIP_POSTGRES=1 to skip those tests." >&2
+    return 1
+  fi
+}
