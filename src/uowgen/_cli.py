@@ -63,15 +63,20 @@ def new(
         interactive = project_spec is None and not defaults and sys.stdin.isatty()
         made = generate(project_spec, dst, overwrite=overwrite, interactive=interactive)
     typer.secho(f"Created {made}", fg=typer.colors.GREEN)
-    typer.echo(
-        "\nNext steps:\n"
-        f"  cd {dst}\n"
-        "  python -m venv .venv && .venv/bin/pip install -e '.[dev]'\n"
-        "  .venv/bin/alembic upgrade head       # builds the SQLite schema\n"
-        "  .venv/bin/uvicorn --factory "
-        f"{_package_of(made)}.main:create_app     # serves http://127.0.0.1:8000/docs\n"
-        "  .venv/bin/pytest                     # runs the project's tests"
-    )
+    steps = [
+        (f"cd {dst}", ""),
+        ("python -m venv .venv && .venv/bin/pip install -e '.[dev]'", "install"),
+        (".venv/bin/alembic upgrade head", "create the SQLite schema"),
+        (
+            f".venv/bin/uvicorn --factory {_package_of(made)}.main:create_app",
+            "serve http://127.0.0.1:8000/docs",
+        ),
+        (".venv/bin/pytest", "run the project's tests"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    typer.echo("\nNext steps:")
+    for command, why in steps:
+        typer.echo(f"  {command.ljust(width)}  # {why}" if why else f"  {command}")
 
 
 @app.command()
