@@ -265,6 +265,7 @@ class ActivitySampler:
         self.idle_samples = 0
         self.max_connections = 0
         self.busy_sum = 0
+        self.samples_idle_in_transaction_max = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._ready = threading.Event()
@@ -314,6 +315,10 @@ class ActivitySampler:
             if rows is not None:
                 self.samples += 1
                 self.max_connections = max(self.max_connections, len(rows))
+                idle = sum(1 for state, _ in rows if state == "idle in transaction")
+                self.samples_idle_in_transaction_max = max(
+                    self.samples_idle_in_transaction_max, idle
+                )
                 for state, age in rows:
                     if state == "idle in transaction":
                         self.idle_samples += 1

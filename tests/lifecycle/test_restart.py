@@ -1,0 +1,75 @@
+"""Scenario 5: PostgreSQL stopped and started while clients keep sending."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from tests.lifecycle.conftest import Serve, create_user_type
+from tests.lifecycle.harness import Connection, LoadResult, Response, run_load, sql
+from tests.postgres import Cluster
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+DOWN_FOR = 2.0
+RECOVERY = 3.0  # seconds after the server is back within which every request succeeds
+
+
+@pytest.mark.usefixtures("empty_tables")
+def test_database_restart_answers_503_then_recovers_losing_nothing(
+    serve: Serve, cluster: Cluster
+) -> None:
+    server = serve(db_pool_timeout=2, db_connect_timeout=2)
+    type_id = create_user_type(server)
+
+    async def request(client: Connection, n: int) -> Response:
+        if n % 2:
+            return await client.get(f"/user-types/{type_id}")
+        body = {"email": f"r{n}@example.com", "first_name": "R", "type_id": type_id}
+        return await client.post("/users", json=body)
+
+    results: list[LoadResult] = []
+    load = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(
+                run_load(
+                    server.url,
+                    request,
+                    clients=20,
+                    duration=10.0,
+                    timeout=15,
+                    keep_body=True,
+                )
+            )
+        )
+    )
+    load.start()
+    time.sleep(2.0)
+    stopping = time.monotonic()
+    cluster.stop("fast")
+    time.sleep(DOWN_FOR)
+    cluster.start()
+    back = time.monotonic()
+    load.join(60)
+    (result,) = results
+
+    statuses = result.statuses()
+    # Every request got an answer, and quickly: a 503 while down, never a hang...
+    errors = [o.error for o in result.outcomes if o.status is None]
+    assert set(statuses) <= {200, 201, 503}, (statuses, errors[:5])
+    assert max(o.elapsed for o in result.outcomes) < 5.0
+    down = [o for o in result.outcomes if o.status == 503]
+    assert down, "no request saw the database down"
+    assert all(o.body == {"detail": o.body["detail"]} for o in down)
+    assert all(stopping - 0.5 <= o.started <= back + RECOVERY for o in down)
+    # ...and after the restart it recovered by itself.
+    after = [o for o in result.outcomes if o.started > back + RECOVERY]
+    assert after and all(o.status in (200, 201) for o in after)
+    # No write answered 201 was lost.
+    created = {o.body["email"] for o in result.outcomes if o.status == 201}
+    stored = {row[0] for row in sql(cluster.url, "SELECT email FROM users")}
+    assert created <= stored
+    assert server.stats()["checked_out"] == 0
+    log = server.log()
+    assert "Traceback" not in log, log[-4000:]
