@@ -12,6 +12,8 @@ from tests.postgres import PostgresUnavailable, throwaway_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples").glob("*.yml"))
+# Specs that exist to break the template rather than to show it off.
+EDGE_SPECS = sorted((REPO / "tests" / "specs").glob("*.yml"))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EDGE_SPECS, EXAMPLES
 from uowgen import generate, load_spec
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,10 @@ def run(command: list[str], cwd: Path, **env: str) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module", params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
+SPECS = EXAMPLES + EDGE_SPECS
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
 def project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
