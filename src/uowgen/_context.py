@@ -92,6 +92,14 @@ _SpecDumper.add_representer(
         "tag:yaml.org,2002:map", data.items(), flow_style=True
     ),
 )
+# PyYAML writes U+0085 (NEXT LINE) raw in plain and single-quoted scalars, where it
+# reads back as a line break; double quotes escape it as `\N`.
+_SpecDumper.add_representer(
+    str,
+    lambda dumper, data: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", data, style='"' if "\x85" in data else None
+    ),
+)
 
 
 def _py_str(value: str) -> str:

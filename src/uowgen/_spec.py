@@ -583,7 +583,7 @@ def _decimal_problem(field: FieldSpec) -> str | None:
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > scale:
         return f"has more than {scale} decimal places"
-    if abs(number) >= decimal.Decimal(10) ** (precision - scale):
+    if number.copy_abs() >= decimal.Decimal(10) ** (precision - scale):
         return f"does not fit precision {precision}, scale {scale}"
     return None
 
