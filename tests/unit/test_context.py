@@ -1,0 +1,330 @@
+"""What the template receives for examples/shop.yml: names, tables, routes, literals."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from uowgen._context import build_context, spec_yaml
+from uowgen._spec import ProjectSpec, load_spec, parse_spec, parse_spec_text
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "examples").glob("*.yml"))
+
+
+@pytest.fixture(scope="module")
+def shop_spec() -> ProjectSpec:
+    return load_spec(REPO / "examples" / "shop.yml")
+
+
+@pytest.fixture(scope="module")
+def shop(shop_spec: ProjectSpec) -> dict[str, Any]:
+    return build_context(shop_spec)
+
+
+def entity(context: dict[str, Any], name: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [e for e in context["entities"] if e["name"] == name]
+    assert len(found) == 1
+    return found[0]
+
+
+def field_of(context: dict[str, Any], model: str, name: str) -> dict[str, Any]:
+    fields: list[dict[str, Any]] = entity(context, model)["fields"]
+    found = [f for f in fields if f["name"] == name]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_project_level_names_come_from_the_spec(shop: dict[str, Any]) -> None:
+    assert shop["package"] == "shop"
+    assert shop["distribution"] == "shop"
+    assert ast.literal_eval(shop["title_literal"]) == 'Shop "Deluxe" API'
+    assert shop["title_toml"] == '"Shop \\"Deluxe\\" API"'
+    assert shop["uses"] == {
+        "decimal": True,
+        "datetime": True,
+        "json": True,
+        "uuid": True,
+        "sample_values": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "module", "table", "route", "id_param"),
+    [
+        ("Category", "category", "categories", "/categories", "category_id"),
+        ("Customer", "customer", "customers", "/customers", "customer_id"),
+        ("Product", "product", "products", "/products", "product_id"),
+        ("Order", "order", "orders", "/orders", "order_id"),
+        ("OrderLine", "order_line", "order_lines", "/order-lines", "order_line_id"),
+        ("HTTPLog", "http_log", "http_logs", "/http-logs", "http_log_id"),
+    ],
+)
+def test_each_model_gets_a_module_table_and_kebab_case_route(
+    shop: dict[str, Any], model: str, module: str, table: str, route: str, id_param: str
+) -> None:
+    found = entity(shop, model)
+    assert found["module"] == module
+    assert found["table"] == found["plural"] == table
+    assert found["route"] == route
+    assert found["tag"] == route[1:]
+    assert found["id_param"] == id_param
+    assert found["pk_name"] == f"pk_{table}"
+
+
+def test_each_model_gets_its_schema_and_repository_class_names(
+    shop: dict[str, Any],
+) -> None:
+    line = entity(shop, "OrderLine")
+    assert [
+        line[key]
+        for key in (
+            "create_schema",
+            "update_schema",
+            "public_schema",
+            "list_schema",
+            "summary_schema",
+            "repository",
+        )
+    ] == [
+        "OrderLineCreate",
+        "OrderLineUpdate",
+        "OrderLinePublic",
+        "OrderLineList",
+        "OrderLineSummary",
+        "OrderLineRepository",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "reverse"),
+    [
+        ("Category", ["children", "products"]),
+        ("Customer", ["orders_by_buyer", "orders_by_gift_for"]),
+        ("Product", ["order_lines"]),
+        ("Order", ["order_lines"]),
+        ("OrderLine", []),
+    ],
+)
+def test_refs_add_reverse_collections_to_their_targets(
+    shop: dict[str, Any], model: str, reverse: list[str]
+) -> None:
+    assert [r["name"] for r in entity(shop, model)["reverse"]] == reverse
+
+
+def test_a_reverse_collection_points_back_at_the_ref(shop: dict[str, Any]) -> None:
+    by_gift = entity(shop, "Customer")["reverse"][1]
+    assert by_gift == {
+        "name": "orders_by_gift_for",
+        "source": "Order",
+        "source_module": "order",
+        "back_populates": "gift_for",
+        "column": "gift_for_id",
+        "self": False,
+    }
+    children = entity(shop, "Category")["reverse"][0]
+    assert children["self"] is True
+    assert children["back_populates"] == "parent"
+
+
+def test_a_ref_becomes_an_id_column_with_a_named_foreign_key(
+    shop: dict[str, Any],
+) -> None:
+    gift = field_of(shop, "Order", "gift_for")
+    assert gift["attr"] == "gift_for_id"
+    assert gift["annotation"] == "int | None"
+    assert gift["column_args"] == (
+        "ForeignKey('customers.id', ondelete='SET NULL'), index=True"
+    )
+    assert gift["ref"]["back_populates"] == "orders_by_gift_for"
+    assert gift["ref"]["fk_name"] == "fk_orders_gift_for_id_customers"
+    assert gift["ix_name"] == "ix_orders_gift_for_id"
+    assert gift["uq_name"] is None
+    parent = field_of(shop, "Category", "parent")
+    assert parent["ref"]["self"] is True
+    assert parent["ref"]["back_populates"] == "children"
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "uq_name", "ix_name"),
+    [
+        ("Category", "slug", "uq_categories_slug", None),
+        ("Customer", "external_id", "uq_customers_external_id", None),
+        ("Product", "name", None, "ix_products_name"),
+        ("OrderLine", "product", None, "ix_order_lines_product_id"),
+        ("HTTPLog", "status_code", None, "ix_http_logs_status_code"),
+        ("HTTPLog", "path", None, None),
+    ],
+)
+def test_constraint_names_follow_the_naming_convention(
+    shop: dict[str, Any],
+    model: str,
+    field: str,
+    uq_name: str | None,
+    ix_name: str | None,
+) -> None:
+    info = field_of(shop, model, field)
+    assert (info["uq_name"], info["ix_name"]) == (uq_name, ix_name)
+
+
+def test_enum_values_get_member_names_and_a_class_named_after_model_and_field(
+    shop: dict[str, Any],
+) -> None:
+    (status,) = entity(shop, "Product")["enums"]
+    assert status == {
+        "class_name": "ProductStatus",
+        "members": [
+            ("DRAFT", "'draft'"),
+            ("ON_SALE", "'on-sale'"),
+            ("SOLD_OUT", "'sold out'"),
+            ("V_2_FOR_1", "'2-for-1'"),
+        ],
+        "length": 8,
+        "type_name": "product_status",
+    }
+    assert (
+        field_of(shop, "Product", "status")["default_literal"] == "ProductStatus.DRAFT"
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "literal"),
+    [
+        ("Product", "price", "Decimal('9.99')"),
+        ("Product", "stock", "0"),
+        ("Customer", "vip", "False"),
+        ("HTTPLog", "day", "date(2024, 2, 29)"),
+        (
+            "Order",
+            "placed_at",
+            "datetime.fromisoformat('2024-01-01T00:00:00+00:00')",
+        ),
+        ("Order", "note", "'line one\\nline two'"),
+        ("Product", "weight_kg", None),
+    ],
+)
+def test_defaults_become_python_expressions(
+    shop: dict[str, Any], model: str, field: str, literal: str | None
+) -> None:
+    assert field_of(shop, model, field)["default_literal"] == literal
+
+
+def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
+    shop: dict[str, Any], shop_spec: ProjectSpec
+) -> None:
+    (blurb,) = [f for m in shop_spec.models for f in m.fields if f.name == "blurb"]
+    literal = field_of(shop, "Product", "blurb")["default_literal"]
+    assert ast.literal_eval(literal) == blurb.default
+    assert "\n" not in literal
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "column_args"),
+    [
+        ("Category", "slug", "String(64), unique=True"),
+        ("Product", "price", "ExactDecimal(10, 2), default=Decimal('9.99')"),
+        ("OrderLine", "unit_price", "ExactDecimal(12, 2)"),
+        ("Order", "number", "BigInteger, unique=True"),
+        ("Order", "placed_at", "UTCDateTime, default=datetime.fromisoformat("),
+        ("Customer", "external_id", "Uuid, unique=True"),
+        ("Product", "attributes", "JSON(none_as_null=True)"),
+    ],
+)
+def test_columns_get_sqlalchemy_types_and_options(
+    shop: dict[str, Any], model: str, field: str, column_args: str
+) -> None:
+    assert field_of(shop, model, field)["column_args"].startswith(column_args)
+
+
+def test_a_json_default_is_copied_per_row() -> None:
+    data = {
+        "project_name": "J",
+        "models": [
+            {
+                "name": "Doc",
+                "fields": [
+                    {"name": "empty", "type": "json", "default": {}},
+                    {"name": "tags", "type": "json", "default": []},
+                    {"name": "extra", "type": "json", "default": {"a": [1]}},
+                ],
+            }
+        ],
+    }
+    context = build_context(parse_spec(data))
+    args = [f["column_args"] for f in context["entities"][0]["fields"]]
+    assert args == [
+        "JSON(none_as_null=True), default=dict",
+        "JSON(none_as_null=True), default=list",
+        "JSON(none_as_null=True), default=lambda: {'a': [1]}",
+    ]
+
+
+def test_dependency_order_puts_ref_targets_first(shop: dict[str, Any]) -> None:
+    ordered = [e["name"] for e in shop["entities_in_dependency_order"]]
+    assert sorted(ordered) == sorted(e["name"] for e in shop["entities"])
+    assert ordered.index("Category") < ordered.index("Product")
+    assert ordered.index("Customer") < ordered.index("Order")
+    assert ordered.index("Order") < ordered.index("OrderLine")
+    assert ordered.index("Product") < ordered.index("OrderLine")
+
+
+def test_dependency_order_does_not_follow_the_spec_order() -> None:
+    data = {
+        "project_name": "Deps",
+        "models": [
+            {"name": "Leaf", "fields": [{"name": "mid", "type": "ref", "to": "Mid"}]},
+            {"name": "Mid", "fields": [{"name": "root", "type": "ref", "to": "Root"}]},
+            {"name": "Root", "fields": [{"name": "title", "type": "str"}]},
+        ],
+    }
+    context = build_context(parse_spec(data))
+    ordered = [e["name"] for e in context["entities_in_dependency_order"]]
+    assert ordered == ["Root", "Mid", "Leaf"]
+
+
+def test_the_worked_example_prefers_a_unique_email(shop: dict[str, Any]) -> None:
+    assert shop["example"]["entity"]["name"] == "Customer"
+    assert shop["example"]["field"]["name"] == "email"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_spec_yaml_parses_back_to_an_equal_spec(path: Path) -> None:
+    spec = load_spec(path)
+    text = spec_yaml(spec)
+    again = parse_spec_text(text)
+    # A YAML date default comes back as its ISO string: equal as spec data.
+    assert again.to_data() == spec.to_data()
+    assert build_context(again) == build_context(spec)
+    assert spec_yaml(again) == text
+
+
+def test_spec_yaml_is_the_canonical_text_in_the_context(
+    shop: dict[str, Any], shop_spec: ProjectSpec
+) -> None:
+    assert shop["spec_yaml"] == spec_yaml(shop_spec)
+    assert shop["spec_yaml"].startswith('project_name: Shop "Deluxe" API\n')
+    assert (
+        "      - {name: slug, type: str, unique: true, max_length: 64}\n"
+        in (shop["spec_yaml"])
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["next\x85line", "\u2028", "tab\tand\r\nnewline", "'quoted' \"twice\"", "é 🐍 \\"],
+)
+def test_spec_yaml_keeps_awkward_string_defaults_exactly(text: str) -> None:
+    data = {
+        "project_name": "Awkward",
+        "models": [
+            {
+                "name": "Note",
+                "fields": [{"name": "body", "type": "text", "default": text}],
+            }
+        ],
+    }
+    spec = parse_spec(data)
+    assert parse_spec_text(spec_yaml(spec)) == spec
