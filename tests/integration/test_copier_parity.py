@@ -1,0 +1,146 @@
+"""Plain `copier copy` of this template and `uowgen new` give the same project.
+
+Copier renders the last commit of a template that sits in a git repository, so the
+template (with uowgen's sources in `src/`, where the copier extension finds them) is
+copied into a scratch folder first: these tests see the working tree, committed or not.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from uowgen._cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
+
+
+@pytest.fixture(scope="module")
+def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as plain files, outside any git repository."""
+    root = tmp_path_factory.mktemp("template") / "uowgen"
+    root.mkdir()
+    shutil.copy2(REPO / "copier.yml", root / "copier.yml")
+    for name in ("template", "extensions"):
+        shutil.copytree(REPO / name, root / name, ignore=IGNORED)
+    shutil.copytree(REPO / "src" / "uowgen", root / "src" / "uowgen", ignore=IGNORED)
+    return root
+
+
+def copier_copy(
+    template: Path, data_file: Path, dst: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data-file",
+            str(data_file),
+            str(template),
+            str(dst),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={"PATH": str(Path(sys.executable).parent), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root by relative path, minus the template's own location."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            content = path.read_bytes()
+            if path.name == ".copier-answers.yml":
+                content = b"".join(
+                    line
+                    for line in content.splitlines(keepends=True)
+                    if not line.startswith(b"_src_path:")
+                )
+            files[str(path.relative_to(root))] = content
+    return files
+
+
+@pytest.fixture(scope="module", params=["shop.yml", "minimal.yml"])
+def renders(
+    request: pytest.FixtureRequest,
+    template_copy: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path]:
+    """The same example rendered by plain copier and by `uowgen new`."""
+    spec = EXAMPLES / request.param
+    root = tmp_path_factory.mktemp(spec.stem)
+    by_copier = root / "copier"
+    done = copier_copy(template_copy, spec, by_copier)
+    assert done.returncode == 0, done.stderr
+    by_uowgen = root / "uowgen"
+    result = CliRunner().invoke(app, ["new", str(by_uowgen), "--spec", str(spec)])
+    assert result.exit_code == 0, result.output
+    return by_copier, by_uowgen
+
+
+def test_plain_copier_and_uowgen_new_render_the_same_files(
+    renders: tuple[Path, Path],
+) -> None:
+    copier_tree, uowgen_tree = (tree(root) for root in renders)
+    assert sorted(copier_tree) == sorted(uowgen_tree)
+    assert "uowgen.yml" in copier_tree
+    assert ".copier-answers.yml" in copier_tree
+    different = [
+        name
+        for name in copier_tree
+        if name != ".copier-answers.yml" and copier_tree[name] != uowgen_tree[name]
+    ]
+    assert different == []
+
+
+def test_plain_copier_and_uowgen_new_record_the_same_answers(
+    request: pytest.FixtureRequest, renders: tuple[Path, Path]
+) -> None:
+    if "shop" in request.node.callspec.id:
+        # shop.yml has `default: 2024-02-29`: copier records the YAML date it read,
+        # `uowgen new` passes `answers(spec)` built with to_data() (JSON mode), which
+        # turns it into the string '2024-02-29'. Both render the same project.
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="uowgen new records date defaults as strings, copier as dates",
+            )
+        )
+    by_copier, by_uowgen = renders
+    answers = [tree(root)[".copier-answers.yml"] for root in renders]
+    assert answers[0] == answers[1]
+    assert b"_src_path:" in (by_copier / ".copier-answers.yml").read_bytes()
+    assert b"_src_path:" in (by_uowgen / ".copier-answers.yml").read_bytes()
+
+
+def test_plain_copier_refuses_an_invalid_spec_and_creates_nothing(
+    template_copy: Path, tmp_path: Path
+) -> None:
+    spec = tmp_path / "bad.yml"
+    spec.write_text(
+        "project_name: App\n"
+        "models:\n"
+        "  - name: User\n"
+        "    fields:\n"
+        "      - {name: id, type: int}\n",
+        encoding="utf-8",
+    )
+    dst = tmp_path / "project"
+    done = copier_copy(template_copy, spec, dst)
+    assert done.returncode != 0
+    assert "model 'User', field 'id': name is reserved" in done.stdout + done.stderr
+    assert not dst.exists()
