@@ -31,12 +31,16 @@ def template_root() -> Path:
 
 
 def answers(spec: ProjectSpec) -> dict[str, Any]:
-    """The copier answers for a spec: what `copier copy --data-file` would pass."""
-    data = spec.to_data()
+    """The copier answers for a spec: what `copier copy --data-file` would pass.
+
+    Values keep their YAML types (a date default stays a date), so both routes
+    record the same `.copier-answers.yml`.
+    """
+    models = spec.model_dump(mode="python", exclude_defaults=True)["models"]
     return {
         "project_name": spec.project_name,
         "package_name": spec.package,
-        "models": data["models"],
+        "models": models,
     }
 
 

@@ -69,6 +69,19 @@ RESERVED_FIELD_NAMES = frozenset(
         "parse_raw",
         "parse_file",
         "update_forward_refs",
+        # Names the generated class bodies use: a field must not shadow them there.
+        "str",
+        "int",
+        "float",
+        "bool",
+        "list",
+        "date",
+        "datetime",
+        "frozenset",
+        "mapped_column",
+        "relationship",
+        "enum_values",
+        "utcnow",
     }
 )
 # Classes and modules the template itself defines.
@@ -212,8 +225,13 @@ def parse_spec(data: object, *, source: str = "<spec>") -> ProjectSpec:
         SpecError: listing every problem found, each with its model and field.
     """
     if not isinstance(data, Mapping):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise SpecError(source, [f"the spec must be a mapping with `models`, got {kind}"])
+        name = type(data).__name__
+        kind = (
+            "empty" if data is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+        )
+        raise SpecError(
+            source, [f"the spec must be a mapping with `models`, got {kind}"]
+        )
     try:
         spec = ProjectSpec.model_validate(dict(data))
     except ValidationError as exc:
@@ -249,7 +267,9 @@ def _where(data: object, loc: tuple[int | str, ...]) -> str:
         if isinstance(key, int) and listed:
             named = isinstance(node, Mapping) and isinstance(node.get("name"), str)
             label = "model" if not parts else "field"
-            parts.append(f"{label} {node['name']!r}" if named else f"{label} #{key + 1}")
+            parts.append(
+                f"{label} {node['name']!r}" if named else f"{label} #{key + 1}"
+            )
         else:
             parts.append(f"`{key}`" if isinstance(key, str) else f"key {key!r}")
     return ", ".join(parts) or "top level"
@@ -298,7 +318,9 @@ class _Checker:
         if not name.strip():
             self.add("`project_name`", "must not be empty")
         elif not name.isprintable() or len(name) > 100:
-            self.add("`project_name`", "must be one printable line of at most 100 chars")
+            self.add(
+                "`project_name`", "must be one printable line of at most 100 chars"
+            )
         package = self.spec.package
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", package) or keyword.iskeyword(package):
             self.add(
@@ -307,7 +329,9 @@ class _Checker:
                 + ("" if self.spec.package_name else " (derived from project_name)"),
             )
         elif package in RESERVED_PACKAGES:
-            self.add("`package_name`", f"{package!r} would shadow a library; pick another")
+            self.add(
+                "`package_name`", f"{package!r} would shadow a library; pick another"
+            )
 
     def _check_model(self, model: ModelSpec) -> None:
         where = f"model {model.name!r}"
@@ -321,12 +345,15 @@ class _Checker:
                 self.add(where, f"its module name {module!r} is a Python keyword")
             plural = _naming.plural_snake(model.name)
             if model.plural is None and keyword.iskeyword(plural):
-                self.add(where, f"its plural {plural!r} is a Python keyword; set `plural`")
-        if model.plural is not None and self._check_name(
-            f"{where}, `plural`", model.plural, pascal=False
+                self.add(
+                    where, f"its plural {plural!r} is a Python keyword; set `plural`"
+                )
+        if (
+            model.plural is not None
+            and self._check_name(f"{where}, `plural`", model.plural, pascal=False)
+            and model.plural == _naming.snake(model.name)
         ):
-            if model.plural == _naming.snake(model.name):
-                self.add(f"{where}, `plural`", "must differ from the singular name")
+            self.add(f"{where}, `plural`", "must differ from the singular name")
         names = [field.name for field in model.fields]
         for position, field in enumerate(model.fields):
             fwhere = f"{where}, field {field.name!r}"
@@ -335,13 +362,18 @@ class _Checker:
             self._check_field(model, field, fwhere)
             if field.type == "ref" and f"{field.name}_id" in names:
                 self.add(
-                    fwhere, f"its foreign key column `{field.name}_id` clashes with a field"
+                    fwhere,
+                    f"its foreign key column `{field.name}_id` clashes with a field",
                 )
 
     def _check_name(self, where: str, name: str, *, pascal: bool) -> bool:
-        pattern, style = (_PASCAL, "PascalCase like `UserType`") if pascal else (
-            _SNAKE,
-            "snake_case like `first_name`",
+        pattern, style = (
+            (_PASCAL, "PascalCase like `UserType`")
+            if pascal
+            else (
+                _SNAKE,
+                "snake_case like `first_name`",
+            )
         )
         if not name:
             self.add(where, "name must not be empty")
@@ -358,9 +390,14 @@ class _Checker:
         return False
 
     def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
-        if self._check_name(where, field.name, pascal=False):
-            if field.name in RESERVED_FIELD_NAMES or field.name.startswith("model_"):
-                self.add(where, "name is reserved (generated column or library attribute)")
+        if self._check_name(where, field.name, pascal=False) and (
+            field.name in RESERVED_FIELD_NAMES or field.name.startswith("model_")
+        ):
+            self.add(
+                where,
+                "name is reserved: a generated column, a library attribute or a name "
+                "the generated code uses",
+            )
         if field.type not in FIELD_TYPES:
             self.add(
                 where,
@@ -390,7 +427,10 @@ class _Checker:
         for option, types in allowed.items():
             if getattr(field, option) is not None and field.type not in types:
                 self.add(where, f"`{option}` applies only to type {'/'.join(types)}")
-        if field.max_length is not None and not 1 <= field.max_length <= _MAX_STR_LENGTH:
+        if (
+            field.max_length is not None
+            and not 1 <= field.max_length <= _MAX_STR_LENGTH
+        ):
             self.add(where, f"`max_length` must be between 1 and {_MAX_STR_LENGTH}")
         if field.type == "decimal":
             precision = 12 if field.precision is None else field.precision
@@ -418,7 +458,9 @@ class _Checker:
         if field.on_delete == "set_null" and not field.optional:
             self.add(where, "`on_delete: set_null` needs `optional: true`")
         if field.related_name is not None:
-            self._check_name(f"{where}, `related_name`", field.related_name, pascal=False)
+            self._check_name(
+                f"{where}, `related_name`", field.related_name, pascal=False
+            )
 
     def _check_enum(self, field: FieldSpec, where: str) -> None:
         if not field.values:
@@ -428,7 +470,9 @@ class _Checker:
         if len(set(field.values)) != len(field.values):
             self.add(where, "enum `values` must be unique")
         elif "" in members or len(set(members)) != len(members):
-            self.add(where, "enum `values` must give distinct names (letters or digits)")
+            self.add(
+                where, "enum `values` must give distinct names (letters or digits)"
+            )
         if any(len(value) > 64 or not value.isprintable() for value in field.values):
             self.add(where, "enum values must be printable and at most 64 characters")
 
@@ -449,7 +493,14 @@ class _Checker:
             where = f"model {model.name!r}"
             plural = model.plural or _naming.plural_snake(model.name)
             claim(model.name, where)
-            for suffix in ("Create", "Update", "Public", "List", "Summary", "Repository"):
+            for suffix in (
+                "Create",
+                "Update",
+                "Public",
+                "List",
+                "Summary",
+                "Repository",
+            ):
                 claim(f"{model.name}{suffix}", where)
             claim(f"module {_naming.snake(model.name)}", where)
             claim(f"table {plural}", where)
@@ -562,9 +613,8 @@ def _default_problem(field: FieldSpec) -> str | None:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             return "not a JSON value"
-    elif kind == "enum":
-        if value not in (field.values or ()):
-            return f"not one of the enum values {list(field.values or ())}"
+    elif kind == "enum" and value not in (field.values or ()):
+        return f"not one of the enum values {list(field.values or ())}"
     return None
 
 
@@ -589,7 +639,9 @@ def _decimal_problem(field: FieldSpec) -> str | None:
 
 
 def _parse_problem(value: object, kind: type, parse: Any, what: str) -> str | None:
-    if isinstance(value, kind) and not (kind is dt.date and isinstance(value, dt.datetime)):
+    if isinstance(value, kind) and not (
+        kind is dt.date and isinstance(value, dt.datetime)
+    ):
         return None
     if not isinstance(value, str):
         return f"expected {what} string"

@@ -108,18 +108,8 @@ def test_plain_copier_and_uowgen_new_render_the_same_files(
 
 
 def test_plain_copier_and_uowgen_new_record_the_same_answers(
-    request: pytest.FixtureRequest, renders: tuple[Path, Path]
+    renders: tuple[Path, Path],
 ) -> None:
-    if "shop" in request.node.callspec.id:
-        # shop.yml has `default: 2024-02-29`: copier records the YAML date it read,
-        # `uowgen new` passes `answers(spec)` built with to_data() (JSON mode), which
-        # turns it into the string '2024-02-29'. Both render the same project.
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="uowgen new records date defaults as strings, copier as dates",
-            )
-        )
     by_copier, by_uowgen = renders
     answers = [tree(root)[".copier-answers.yml"] for root in renders]
     assert answers[0] == answers[1]

@@ -19,7 +19,9 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, check=False, timeout=900
     )
-    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 
@@ -29,7 +31,17 @@ def tree(root: Path) -> list[str]:
 
 def test_installed_wheel_generates_the_same_project(tmp_path: Path) -> None:
     run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", "dist", str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            "dist",
+            str(REPO),
+        ],
         tmp_path,
     )
     wheel = next((tmp_path / "dist").glob("uowgen-*.whl"))
@@ -40,7 +52,9 @@ def test_installed_wheel_generates_the_same_project(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
-    result = run([str(venv / "bin" / "uowgen"), "new", "app", "--spec", str(spec)], elsewhere)
+    result = run(
+        [str(venv / "bin" / "uowgen"), "new", "app", "--spec", str(spec)], elsewhere
+    )
 
     assert "Created" in result.stdout
     installed = elsewhere / "app"

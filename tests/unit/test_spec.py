@@ -877,7 +877,10 @@ def test_every_semantic_problem_is_reported_at_once() -> None:
 def test_spec_problems_is_empty_for_a_valid_spec_and_lists_them_otherwise() -> None:
     assert spec_problems(spec()) == []
     assert spec_problems(one_field(name="id")) == [
-        "model 'User', field 'id': name is reserved (generated column or library attribute)"
+        (
+            "model 'User', field 'id': name is reserved: a generated column, a library "
+            "attribute or a name the generated code uses"
+        )
     ]
 
 
