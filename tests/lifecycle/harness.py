@@ -103,10 +103,10 @@ def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
 # --------------------------------------------------------------------------- servers
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_times(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime
 
 
 @dataclass
@@ -153,7 +153,11 @@ class AppServer:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""
-        return _cpu_seconds(self.pid)
+        return sum(_cpu_times(self.pid))
+
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU time the server process has used so far."""
+        return _cpu_times(self.pid)
 
     def stats(self) -> dict[str, Any]:
         """The app's own counters (`/_stats`, see apps/instrument.py)."""
@@ -454,10 +458,12 @@ async def run_load(
     duration: float | None = None,
     timeout: float = 30.0,
     keep_body: bool = False,
+    ramp: float = 0.0,
 ) -> LoadResult:
     """`clients` concurrent workers, each on its own keep-alive connection, call
     `request(connection, n)` until `total` calls have started or `duration` seconds
-    have passed, whichever comes first."""
+    have passed, whichever comes first. With `ramp`, the workers start evenly
+    spread over that many seconds instead of all at once."""
     assert total is not None or duration is not None
     port = int(base_url.rsplit(":", 1)[1])
     counter = iter(range(total if total is not None else 10**9))
@@ -465,7 +471,8 @@ async def run_load(
     deadline = start + duration if duration is not None else float("inf")
     outcomes: list[Outcome] = []
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
+        await asyncio.sleep(ramp * index / clients)
         connection = Connection(port, timeout)
         try:
             for n in counter:
@@ -490,7 +497,7 @@ async def run_load(
         finally:
             connection.close()
 
-    await asyncio.gather(*(worker() for _ in range(clients)))
+    await asyncio.gather(*(worker(index) for index in range(clients)))
     return LoadResult(outcomes, time.monotonic() - start)
 
 

@@ -6,7 +6,6 @@ pool size, the overflow and the application_name are set, as for every app in th
 benchmark. A benchmark-only dependency (`advanced-alchemy`, the `bench` extra).
 """
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -26,7 +25,7 @@ from fastbot.schemas.user import UserCreate, UserPublic
 from fastbot.settings import get_settings
 from sqlalchemy.orm import selectinload
 
-from tests.lifecycle.apps.instrument import add_stats
+from tests.lifecycle.apps.instrument import add_stats, directory_client
 
 
 class UserService(SQLAlchemyAsyncRepositoryService[User]):
@@ -53,8 +52,7 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stub_url = os.environ.get("STUB_URL", "http://127.0.0.1:9")
-        async with httpx.AsyncClient(base_url=stub_url, timeout=10) as directory:
+        async with directory_client() as directory:
             app.state.directory = directory
             yield
 

@@ -16,12 +16,10 @@ Added here, never changing the generated code:
 """
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import httpx
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastbot.api.deps import UowDep
 from fastbot.db import create_engine, create_session_factory
@@ -39,7 +37,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from tests.lifecycle.apps.instrument import CancelOnDisconnect, add_stats
+from tests.lifecycle.apps.instrument import (
+    CancelOnDisconnect,
+    add_stats,
+    directory_client,
+)
 
 # ---- The seed's style: engine, unit of work and services made once, at import.
 singleton_engine = create_engine(get_settings())
@@ -90,10 +92,9 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stub_url = os.environ.get("STUB_URL", "http://127.0.0.1:9")
         async with (
             generated_lifespan(app),
-            httpx.AsyncClient(base_url=stub_url, timeout=10) as directory,
+            directory_client() as directory,
         ):
             app.state.directory = directory
             app.state.raw_sessions = async_sessionmaker(

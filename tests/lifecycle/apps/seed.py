@@ -6,7 +6,6 @@ checks the email, awaits the external service, then creates the user, all in the
 one transaction. This is the pattern the first seed report describes.
 """
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from tests.lifecycle.apps.instrument import add_stats
+from tests.lifecycle.apps.instrument import add_stats, directory_client
 
 settings = get_settings()
 engine = create_engine(settings)
@@ -93,8 +92,7 @@ class Service:
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stub_url = os.environ.get("STUB_URL", "http://127.0.0.1:9")
-        async with httpx.AsyncClient(base_url=stub_url, timeout=10) as directory:
+        async with directory_client() as directory:
             app.state.directory = directory
             try:
                 yield
