@@ -31,6 +31,13 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
             if field.type == "ref" and field.to is not None:
                 target = by_name[field.to]
                 target["reverse"].append(_reverse(model, field, target))
+    for entity in entities:
+        # Models this one names in annotations only: imported under TYPE_CHECKING.
+        entity["type_checking_imports"] = sorted(
+            {(f["ref"]["module"], f["ref"]["target"]) for f in entity["refs"]}
+            | {(r["source_module"], r["source"]) for r in entity["reverse"]}
+            - {(entity["module"], entity["name"])}
+        )
     ordered = _dependency_order(spec)
     for name in ordered:
         # A row that needs a capacity-limited row is limited too.
