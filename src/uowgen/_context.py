@@ -18,6 +18,45 @@ from uowgen import _naming
 from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, related_name
 
 _DECIMAL_DEFAULTS = (12, 2)
+_INT32, _INT64 = 2**31, 2**63
+# The types whose code does not depend on options: Python type, column type,
+# migration column type, schema type, and a test sample (a Python expression of n).
+_TYPE_KEYS = ("py_type", "sa_type", "migration_type", "schema_type", "sample")
+_FIXED_TYPES = {
+    "text": ("str", "Text", "sa.Text()", "str", "values.text(n)"),
+    "int": (
+        "int",
+        "Integer",
+        "sa.Integer()",
+        f"Annotated[int, Field(ge={-_INT32}, le={_INT32 - 1})]",
+        "n",
+    ),
+    "bigint": (
+        "int",
+        "BigInteger",
+        "sa.BigInteger()",
+        f"Annotated[int, Field(ge={-_INT64}, le={_INT64 - 1})]",
+        "n",
+    ),
+    "float": ("float", "Float", "sa.Float()", "float", "n + 0.5"),
+    "bool": ("bool", "Boolean", "sa.Boolean()", "bool", "n % 2 == 0"),
+    "date": ("date", "Date", "sa.Date()", "date", "values.day(n)"),
+    "datetime": (
+        "datetime",
+        "UTCDateTime",
+        "sa.DateTime(timezone=True)",
+        "AwareDatetime",
+        "values.moment(n)",
+    ),
+    "uuid": ("UUID", "Uuid", "sa.Uuid()", "UUID", "str(uuid4())"),
+    "json": (
+        "dict[str, Any]",
+        "JSON(none_as_null=True)",
+        "sa.JSON(none_as_null=True)",
+        "dict[str, Any]",
+        '{"n": n}',
+    ),
+}
 _ON_DELETE = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NULL"}
 
 
@@ -266,31 +305,8 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
             else "str",
             sample=f"values.text(n, {length})" if length else "values.text(n)",
         )
-    elif kind == "text":
-        info.update(
-            py_type="str",
-            sa_type="Text",
-            migration_type="sa.Text()",
-            schema_type="str",
-            sample="values.text(n)",
-        )
-    elif kind in ("int", "bigint"):
-        sa = "Integer" if kind == "int" else "BigInteger"
-        info.update(
-            py_type="int",
-            sa_type=sa,
-            migration_type=f"sa.{sa}()",
-            schema_type=_int_schema(kind),
-            sample="n",
-        )
-    elif kind == "float":
-        info.update(
-            py_type="float",
-            sa_type="Float",
-            migration_type="sa.Float()",
-            schema_type="float",
-            sample="n + 0.5",
-        )
+    elif kind in _FIXED_TYPES:
+        info.update(zip(_TYPE_KEYS, _FIXED_TYPES[kind], strict=True))
     elif kind == "decimal":
         precision = field.precision or _DECIMAL_DEFAULTS[0]
         scale = _DECIMAL_DEFAULTS[1] if field.scale is None else field.scale
@@ -303,46 +319,6 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
                 f"decimal_places={scale})]"
             ),
             sample=f"values.number(n, {precision}, {scale})",
-        )
-    elif kind == "bool":
-        info.update(
-            py_type="bool",
-            sa_type="Boolean",
-            migration_type="sa.Boolean()",
-            schema_type="bool",
-            sample="n % 2 == 0",
-        )
-    elif kind == "date":
-        info.update(
-            py_type="date",
-            sa_type="Date",
-            migration_type="sa.Date()",
-            schema_type="date",
-            sample="values.day(n)",
-        )
-    elif kind == "datetime":
-        info.update(
-            py_type="datetime",
-            sa_type="UTCDateTime",
-            migration_type="sa.DateTime(timezone=True)",
-            schema_type="AwareDatetime",
-            sample="values.moment(n)",
-        )
-    elif kind == "uuid":
-        info.update(
-            py_type="UUID",
-            sa_type="Uuid",
-            migration_type="sa.Uuid()",
-            schema_type="UUID",
-            sample="str(uuid4())",
-        )
-    elif kind == "json":
-        info.update(
-            py_type="dict[str, Any]",
-            sa_type="JSON(none_as_null=True)",
-            migration_type="sa.JSON(none_as_null=True)",
-            schema_type="dict[str, Any]",
-            sample='{"n": n}',
         )
     elif kind == "enum":
         values = field.values or ()
@@ -382,11 +358,6 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
             column_default = f"default=lambda: {default}"
     info["column_args"] = _join([info["sa_type"], *unique_or_index, column_default])
     return info
-
-
-def _int_schema(kind: str) -> str:
-    bound = 2**31 if kind == "int" else 2**63
-    return f"Annotated[int, Field(ge={-bound}, le={bound - 1})]"
 
 
 def _default_literal(model: ModelSpec, field: FieldSpec) -> str | None:
