@@ -123,7 +123,7 @@ def scalar_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
     elif kind == "uuid":
         default = st.uuids().map(str)
     elif kind == "json":
-        default = json_values.filter(lambda value: value is not None)
+        default = st.dictionaries(st.text(max_size=5), json_values, max_size=3)
     elif kind == "enum":
         values = draw(enum_values)
         data["values"] = values

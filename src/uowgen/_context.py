@@ -72,11 +72,10 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
                 target["reverse"].append(_reverse(model, field, target))
     for entity in entities:
         # Models this one names in annotations only: imported under TYPE_CHECKING.
-        entity["type_checking_imports"] = sorted(
-            {(f["ref"]["module"], f["ref"]["target"]) for f in entity["refs"]}
-            | {(r["source_module"], r["source"]) for r in entity["reverse"]}
-            - {(entity["module"], entity["name"])}
-        )
+        related = {(f["ref"]["module"], f["ref"]["target"]) for f in entity["refs"]}
+        related |= {(r["source_module"], r["source"]) for r in entity["reverse"]}
+        related.discard((entity["module"], entity["name"]))
+        entity["type_checking_imports"] = sorted(related)
     ordered = _dependency_order(spec)
     for name in ordered:
         # A row that needs a capacity-limited row is limited too.
@@ -352,8 +351,8 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
         # A json default is mutable: each row gets its own copy.
         if kind != "json":
             column_default = f"default={default}"
-        elif default in ("{}", "[]"):
-            column_default = "default=" + ("dict" if default == "{}" else "list")
+        elif default == "{}":
+            column_default = "default=dict"
         else:
             column_default = f"default=lambda: {default}"
     info["column_args"] = _join([info["sa_type"], *unique_or_index, column_default])
@@ -367,7 +366,10 @@ def _default_literal(model: ModelSpec, field: FieldSpec) -> str | None:
         return None
     kind = field.type
     if kind == "decimal":
-        return f"Decimal({_py_str(str(decimal.Decimal(str(value))))})"
+        text = str(decimal.Decimal(str(value)))
+        # Decimal(134), not Decimal("134"): ruff (FURB157) rewrites the latter.
+        whole = text.lstrip("-").isdigit() and text != "-0"
+        return f"Decimal({int(text) if whole else _py_str(text)})"
     if kind == "date":
         parsed = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
         return f"date({parsed.year}, {parsed.month}, {parsed.day})"
@@ -428,8 +430,9 @@ def _schema_imports(fields: list[dict[str, Any]]) -> dict[str, Any]:
             stdlib.add("from typing import Annotated")
         if kind == "datetime":
             pydantic.add("AwareDatetime")
-            if field["default_literal"] is None:
-                stdlib.discard("from datetime import datetime")
+    # Schemas annotate with AwareDatetime; `datetime` itself only builds defaults.
+    if not any(f["kind"] == "datetime" and f["default_literal"] for f in fields):
+        stdlib.discard("from datetime import datetime")
     enums = [f["enum"]["class_name"] for f in fields if f["kind"] == "enum"]
     return {"stdlib": sorted(stdlib), "pydantic": sorted(pydantic), "enums": enums}
 

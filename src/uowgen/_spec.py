@@ -609,6 +609,9 @@ def _default_problem(field: FieldSpec) -> str | None:
     elif kind == "uuid":
         return _parse_problem(value, uuid.UUID, uuid.UUID, "a UUID")
     elif kind == "json":
+        # A json field holds an object (`dict[str, Any]` in the generated code).
+        if not isinstance(value, Mapping):
+            return "expected a JSON object (a mapping)"
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):

@@ -247,7 +247,7 @@ def test_a_json_default_is_copied_per_row() -> None:
                 "name": "Doc",
                 "fields": [
                     {"name": "empty", "type": "json", "default": {}},
-                    {"name": "tags", "type": "json", "default": []},
+                    {"name": "tags", "type": "json", "default": {"b": None}},
                     {"name": "extra", "type": "json", "default": {"a": [1]}},
                 ],
             }
@@ -257,7 +257,7 @@ def test_a_json_default_is_copied_per_row() -> None:
     args = [f["column_args"] for f in context["entities"][0]["fields"]]
     assert args == [
         "JSON(none_as_null=True), default=dict",
-        "JSON(none_as_null=True), default=list",
+        "JSON(none_as_null=True), default=lambda: {'b': None}",
         "JSON(none_as_null=True), default=lambda: {'a': [1]}",
     ]
 

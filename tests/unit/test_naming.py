@@ -19,7 +19,7 @@ pascal_words = st.from_regex(r"[A-Z][a-z]{1,8}", fullmatch=True)
 pascal_names = st.lists(pascal_words, min_size=1, max_size=4).map("".join)
 ordinary_words = st.from_regex(
     r"[bcdfghklmnprstvw][aeiou][bcdfghklmnprtv]", fullmatch=True
-)
+).filter(lambda word: word not in _naming._IRREGULAR_PLURALS)
 
 
 @pytest.mark.parametrize(
