@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -226,6 +227,10 @@ def overhead(
     return rows
 
 
+async def list_users(client: Connection, _n: int, *, limit: int) -> Response:
+    return await client.get(f"/users?limit={limit}")
+
+
 def user_body(type_id: int, tag: str) -> dict[str, Any]:
     return {"email": f"{tag}@example.com", "first_name": "O", "type_id": type_id}
 
@@ -261,10 +266,11 @@ def queries_per_request(
     try:
         for limit in (10, 100):
             before = server.stats()["statements"]
+            page = functools.partial(list_users, limit=limit)
             result = asyncio.run(
                 run_load(
                     server.url,
-                    lambda c, _n, limit=limit: c.get(f"/users?limit={limit}"),
+                    page,
                     clients=1,
                     total=1,
                     keep_body=True,
