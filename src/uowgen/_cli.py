@@ -62,7 +62,12 @@ def new(
         project_spec = load_spec(spec) if spec is not None else None
         interactive = project_spec is None and not defaults and sys.stdin.isatty()
         made = generate(project_spec, dst, overwrite=overwrite, interactive=interactive)
-    typer.secho(f"Created {made}", fg=typer.colors.GREEN)
+    files = sum(1 for path in made.rglob("*") if path.is_file())
+    models = len(load_spec(made / "uowgen.yml").models)  # the spec the project keeps
+    typer.secho(
+        f"Created {made}: {models} model{'s' if models != 1 else ''}, {files} files",
+        fg=typer.colors.GREEN,
+    )
     steps = [
         (f"cd {dst}", ""),
         ("python -m venv .venv && .venv/bin/pip install -e '.[dev]'", "install"),
