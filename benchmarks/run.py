@@ -39,6 +39,7 @@ from tests.lifecycle.harness import (
     Connection,
     Response,
     migrate,
+    register_request,
     render_project,
     run_load,
     sql,
@@ -119,13 +120,7 @@ def seed_flow_run(
     duration: float,
     latency: float,
 ) -> dict[str, Any]:
-    async def register(client: Connection, n: int) -> Response:
-        body = {
-            "email": f"{app}-{n}@example.com",
-            "first_name": "B",
-            "type_id": type_id,
-        }
-        return await client.post("/register", json=body)
+    register = register_request(type_id, f"{app}-")
 
     # One request first, so every app starts with its pool warm the same way.
     asyncio.run(run_load(server.url, register, clients=1, total=1))

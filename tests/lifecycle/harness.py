@@ -449,6 +449,20 @@ class Connection:
 Request = Callable[[Connection, int], Awaitable[Response]]
 
 
+def register_request(type_id: int, prefix: str) -> Request:
+    """A load request for the seed flow: register user `<prefix><n>@example.com`."""
+
+    async def register(client: Connection, n: int) -> Response:
+        body = {
+            "email": f"{prefix}{n}@example.com",
+            "first_name": "R",
+            "type_id": type_id,
+        }
+        return await client.post("/register", json=body)
+
+    return register
+
+
 async def run_load(
     base_url: str,
     request: Request,

@@ -15,9 +15,8 @@ from tests.lifecycle.harness import (
     ActivitySampler,
     ActivitySummary,
     AppServer,
-    Connection,
     LoadResult,
-    Response,
+    register_request,
     run_load,
 )
 from tests.postgres import Cluster
@@ -30,13 +29,7 @@ LIMIT = 0.100  # the longest idle-in-transaction stretch allowed, in seconds
 def register_load(
     server: AppServer, cluster: Cluster, type_id: int, prefix: str
 ) -> tuple[LoadResult, ActivitySummary]:
-    async def register(client: Connection, n: int) -> Response:
-        body = {
-            "email": f"{prefix}{n}@example.com",
-            "first_name": "R",
-            "type_id": type_id,
-        }
-        return await client.post("/register", json=body)
+    register = register_request(type_id, prefix)
 
     with ActivitySampler(
         cluster.url, application_name(server), interval=0.02
