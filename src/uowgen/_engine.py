@@ -75,7 +75,6 @@ def generate(
                 unsafe=True,  # our own template: its tasks run ruff on the output
                 quiet=True,
                 overwrite=True,
-                vcs_ref=None,
             )
         except (CopierError, ValueError) as exc:
             raise UowgenError(f"rendering failed: {exc}") from exc
