@@ -52,7 +52,7 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with directory_client() as directory:
+        async with directory_client(stats) as directory:
             app.state.directory = directory
             yield
 

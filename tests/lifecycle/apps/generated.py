@@ -94,7 +94,7 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             generated_lifespan(app),
-            directory_client() as directory,
+            directory_client(stats) as directory,
         ):
             app.state.directory = directory
             app.state.raw_sessions = async_sessionmaker(

@@ -3,6 +3,16 @@
 `/_stats` reports, over all engines attached: connections checked out of the pool
 now, the time integral of that count (its mean over a run is the difference of two
 readings divided by the elapsed time), and the SQL statements executed.
+
+It also reports what each request held when it called the slow external service.
+The pool's checkout and checkin events note which request checked each connection
+out (a context variable set per request by `TagRequests`, so tasks a request starts
+count as the request; the current task outside a request). The directory client's
+request hook runs in the calling request at the moment the call starts and counts
+the connections that request has checked out then, and how many of them are inside
+a transaction on the server (asyncpg's `is_in_transaction()`). Only the engines
+attached and the client from `directory_client(stats)` are involved, nothing of the
+app's own code.
 """
 
 from __future__ import annotations
@@ -11,13 +21,61 @@ import asyncio
 import contextlib
 import os
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass(eq=False)
+class RequestTag:
+    """One HTTP request: what the pool events attribute connections to."""
+
+    path: str
+    checkouts: int = 0  # connections this request has checked out so far
+
+
+_request: ContextVar[RequestTag | None] = ContextVar("lifecycle_request", default=None)
+
+
+def _current_owner() -> object | None:
+    """The current request's tag; outside a request, the current task (or None)."""
+    tag = _request.get()
+    if tag is not None:
+        return tag
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (a checkout from a plain thread)
+        return None
+
+
+def _in_transaction(record: ConnectionPoolEntry) -> bool:
+    """Whether the server has a transaction open on this (asyncpg) connection."""
+    driver = record.driver_connection
+    return driver is not None and bool(driver.is_in_transaction())
+
+
+class TagRequests:
+    """ASGI middleware: gives each HTTP request its own `RequestTag`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _request.set(RequestTag(path=scope["path"]))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _request.reset(token)
 
 
 class Stats:
@@ -27,6 +85,14 @@ class Stats:
         self.checked_out = 0
         self.integral = 0.0
         self.since = time.monotonic()
+        # The owner (a RequestTag or a task) of every connection checked out now.
+        self.owners: dict[ConnectionPoolEntry, object | None] = {}
+        self.calls = 0
+        self.calls_after_checkout = 0
+        self.calls_holding_connection = 0
+        self.calls_in_transaction = 0
+        self.most_held_at_call = 0
+        self.offending_calls: list[dict[str, Any]] = []  # the first few, for messages
 
     def _advance(self, delta: int) -> None:
         now = time.monotonic()
@@ -41,8 +107,45 @@ class Stats:
             self.statements += 1
 
         event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
-        event.listen(engine.sync_engine.pool, "checkout", lambda *_: self._advance(1))
-        event.listen(engine.sync_engine.pool, "checkin", lambda *_: self._advance(-1))
+        event.listen(engine.sync_engine.pool, "checkout", self._on_checkout)
+        event.listen(engine.sync_engine.pool, "checkin", self._on_checkin)
+
+    def _on_checkout(
+        self, _dbapi: Any, record: ConnectionPoolEntry, _proxy: Any
+    ) -> None:
+        # Runs in the task (and context) that asked for the connection: SQLAlchemy's
+        # greenlets carry the caller's contextvars.
+        self._advance(1)
+        owner = _current_owner()
+        if isinstance(owner, RequestTag):
+            owner.checkouts += 1
+        self.owners[record] = owner
+
+    def _on_checkin(self, _dbapi: Any, record: ConnectionPoolEntry) -> None:
+        self._advance(-1)
+        self.owners.pop(record, None)
+
+    def record_external_call(self) -> None:
+        """Note what the calling request holds as it starts an external call."""
+        owner = _current_owner()
+        held = [r for r, o in self.owners.items() if owner is not None and o is owner]
+        in_transaction = sum(1 for r in held if _in_transaction(r))
+        self.calls += 1
+        if isinstance(owner, RequestTag) and owner.checkouts:
+            self.calls_after_checkout += 1
+        self.most_held_at_call = max(self.most_held_at_call, len(held))
+        if held:
+            self.calls_holding_connection += 1
+        if in_transaction:
+            self.calls_in_transaction += 1
+        if (held or in_transaction) and len(self.offending_calls) < 5:
+            self.offending_calls.append(
+                {
+                    "path": owner.path if isinstance(owner, RequestTag) else None,
+                    "held": len(held),
+                    "in_transaction": in_transaction,
+                }
+            )
 
     def snapshot(self) -> dict[str, Any]:
         self._advance(0)
@@ -51,25 +154,42 @@ class Stats:
             "checked_out_seconds": self.integral,
             "statements": self.statements,
             "time": self.since,
+            "external_calls": {
+                "calls": self.calls,
+                "after_checkout": self.calls_after_checkout,
+                "holding_connection": self.calls_holding_connection,
+                "in_transaction": self.calls_in_transaction,
+                "most_held": self.most_held_at_call,
+                "offending": self.offending_calls,
+            },
         }
 
 
-def directory_client() -> httpx.AsyncClient:
+def directory_client(stats: Stats) -> httpx.AsyncClient:
     """The client of the slow external service (STUB_URL), the same in every app.
 
     Keeps a connection per concurrent call alive (httpx keeps 20 by default, so
-    40 concurrent calls would open and close TCP connections all the time).
+    40 concurrent calls would open and close TCP connections all the time). Each
+    call is recorded in `stats` as it starts (httpx runs request hooks in the
+    caller's task, before sending).
     """
+
+    async def on_request(_request: httpx.Request) -> None:
+        stats.record_external_call()
+
     return httpx.AsyncClient(
         base_url=os.environ.get("STUB_URL", "http://127.0.0.1:9"),
         timeout=10,
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        event_hooks={"request": [on_request]},
     )
 
 
 def add_stats(app: FastAPI) -> Stats:
-    """Add `GET /_stats`; attach engines to the returned Stats in the lifespan."""
+    """Add `GET /_stats` and the `TagRequests` middleware; attach engines to the
+    returned Stats in the lifespan and pass it to `directory_client`."""
     stats = Stats()
+    app.add_middleware(TagRequests)
 
     async def read_stats() -> dict[str, Any]:
         return stats.snapshot()
