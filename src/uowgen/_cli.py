@@ -59,8 +59,14 @@ def new(
 ) -> None:
     """Generate a new project into DST from a model spec."""
     with _exit_on_user_error():
+        interactive = spec is None and not defaults
+        if interactive and not sys.stdin.isatty():
+            raise UowgenError(
+                f"no spec for {dst}, and no terminal to ask the questions on; "
+                "pass --spec FILE to render a spec, or --defaults to take the "
+                "default answers"
+            )
         project_spec = load_spec(spec) if spec is not None else None
-        interactive = project_spec is None and not defaults and sys.stdin.isatty()
         made = generate(project_spec, dst, overwrite=overwrite, interactive=interactive)
     files = sum(1 for path in made.rglob("*") if path.is_file())
     models = len(load_spec(made / "uowgen.yml").models)  # the spec the project keeps

@@ -235,7 +235,10 @@ def parse_spec(data: object, *, source: str = "<spec>") -> ProjectSpec:
     try:
         spec = ProjectSpec.model_validate(dict(data))
     except ValidationError as exc:
-        raise SpecError(source, _shape_problems(exc, data)) from exc
+        # Report what the rest of the spec gets wrong too, so a typo does not hide
+        # the other problems until it is fixed.
+        problems = _shape_problems(exc, data) + _Checker.salvaged(data).run()
+        raise SpecError(source, problems) from exc
     problems = _Checker(spec).run()
     if problems:
         raise SpecError(source, problems)
@@ -290,22 +293,92 @@ def _shape_problems(exc: ValidationError, data: object) -> list[str]:
     return problems
 
 
+class _NameOnly(FieldSpec):
+    """A field too malformed to check (a key missing or of the wrong type) but its name."""
+
+
+def _known_keys(item: object, model: type[BaseModel]) -> object:
+    """`item` without the keys `model` does not define: what is left of a typo."""
+    if not isinstance(item, Mapping):
+        return item
+    return {key: value for key, value in item.items() if key in model.model_fields}
+
+
+def _without_unknown_keys(data: Mapping[Any, Any]) -> dict[Any, Any]:
+    top = {key: value for key, value in data.items() if key in ProjectSpec.model_fields}
+    if isinstance(top.get("models"), list):
+        models = [_known_keys(item, ModelSpec) for item in top["models"]]
+        for item in models:
+            if isinstance(item, dict) and isinstance(item.get("fields"), list):
+                item["fields"] = [_known_keys(f, FieldSpec) for f in item["fields"]]
+        top["models"] = models
+    return top
+
+
 class _Checker:
     """The checks pydantic cannot express, collected rather than raised one by one."""
 
-    def __init__(self, spec: ProjectSpec) -> None:
+    def __init__(
+        self,
+        spec: ProjectSpec,
+        *,
+        complete: bool = True,
+        check_project: bool = True,
+        all_models_named: bool = True,
+    ) -> None:
         self.spec = spec
+        self.complete = complete
+        self.check_project = check_project
+        self.all_models_named = all_models_named
         self.problems: list[str] = []
         self.models = {model.name: model for model in spec.models}
 
+    @classmethod
+    def salvaged(cls, data: Mapping[Any, Any]) -> _Checker:
+        """A checker for the well-formed parts of spec data pydantic refused.
+
+        Unknown keys are left out. If that is all that was wrong, every check runs;
+        otherwise each model and field is checked as far as its own keys allow (a
+        field with a missing or mistyped key only by its name), and the checks that
+        need the whole spec (generated names, cycles) wait until it is well formed.
+        """
+        known = _without_unknown_keys(data)
+        try:
+            return cls(ProjectSpec.model_validate(known))
+        except ValidationError:
+            pass
+        project_name = known.get("project_name")
+        package_name = known.get("package_name")
+        check_project = isinstance(project_name, str) and isinstance(
+            package_name, str | None
+        )
+        models: list[ModelSpec] = []
+        listed = known.get("models")
+        items = listed if isinstance(listed, list) else []
+        for item in items:
+            if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                models.append(_salvaged_model(item))
+        spec = ProjectSpec.model_construct(
+            project_name=str(project_name) if check_project else "",
+            package_name=package_name if check_project else None,
+            models=models,
+        )
+        return cls(
+            spec,
+            complete=False,
+            check_project=check_project,
+            all_models_named=len(models) == len(items),
+        )
+
     def run(self) -> list[str]:
-        self._check_project()
+        if self.check_project:
+            self._check_project()
         names = [model.name for model in self.spec.models]
         for position, model in enumerate(self.spec.models):
             self._check_model(model)
             if model.name in names[:position]:
                 self.add(f"model {model.name!r}", "is defined more than once")
-        if not self.problems:
+        if self.complete and not self.problems:
             self._check_generated_names()
             self._check_cycles()
         return self.problems
@@ -359,6 +432,9 @@ class _Checker:
             fwhere = f"{where}, field {field.name!r}"
             if field.name in names[:position]:
                 self.add(fwhere, "is defined more than once")
+            if isinstance(field, _NameOnly):
+                self._check_field_name(field.name, fwhere)
+                continue
             self._check_field(model, field, fwhere)
             if field.type == "ref" and f"{field.name}_id" in names:
                 self.add(
@@ -389,15 +465,18 @@ class _Checker:
             return True
         return False
 
-    def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
-        if self._check_name(where, field.name, pascal=False) and (
-            field.name in RESERVED_FIELD_NAMES or field.name.startswith("model_")
+    def _check_field_name(self, name: str, where: str) -> None:
+        if self._check_name(where, name, pascal=False) and (
+            name in RESERVED_FIELD_NAMES or name.startswith("model_")
         ):
             self.add(
                 where,
                 "name is reserved: a generated column, a library attribute or a name "
                 "the generated code uses",
             )
+
+    def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
+        self._check_field_name(field.name, where)
         if field.type not in FIELD_TYPES:
             self.add(
                 where,
@@ -450,7 +529,7 @@ class _Checker:
         if field.to is None:
             self.add(where, "a ref needs `to: <ModelName>`")
             return
-        if field.to not in self.models:
+        if field.to not in self.models and self.all_models_named:
             known = ", ".join(sorted(self.models))
             self.add(where, f"refers to unknown model {field.to!r} (models: {known})")
         if field.to == model.name and not field.optional:
@@ -554,6 +633,24 @@ class _Checker:
         for name in edges:
             if name not in state:
                 visit(name, [name])
+
+
+def _salvaged_model(item: Mapping[Any, Any]) -> ModelSpec:
+    """A model from its well-formed parts: its name, its plural, its fields."""
+    plural = item.get("plural")
+    listed = item.get("fields")
+    fields: list[FieldSpec] = []
+    for data in listed if isinstance(listed, list) else []:
+        try:
+            fields.append(FieldSpec.model_validate(data))
+        except ValidationError:
+            if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+                fields.append(_NameOnly.model_construct(name=data["name"], type=""))
+    return ModelSpec.model_construct(
+        name=item["name"],
+        plural=plural if isinstance(plural, str) else None,
+        fields=fields,
+    )
 
 
 def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:

@@ -7,6 +7,7 @@ copied into a scratch folder first: these tests see the working tree, committed 
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from uowgen._cli import app
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
+# Only the venv on PATH: copier, its tasks' python and ruff come from there.
+ENV = {"PATH": str(Path(sys.executable).parent), "PYTHONDONTWRITEBYTECODE": "1"}
+PLACEHOLDER = "<path-or-git-url-of-this-repo>"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,42 @@ def copier_copy(
         text=True,
         check=False,
         timeout=300,
-        env={"PATH": str(Path(sys.executable).parent), "PYTHONDONTWRITEBYTECODE": "1"},
+        env=ENV,
+    )
+
+
+def readme_copier_command(template: Path) -> list[str]:
+    """The README's plain-copier command as a shell splits it, for `template`.
+
+    Only the placeholder for this repository's path changes, and `copier` is the
+    venv's own executable.
+    """
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith("copier copy ")]
+    command = shlex.split(line)
+    assert command[0] == "copier"
+    assert PLACEHOLDER in command
+    return [
+        str(Path(sys.executable).parent / "copier"),
+        *(str(template) if arg == PLACEHOLDER else arg for arg in command[1:]),
+    ]
+
+
+def run_readme_command(
+    template: Path, spec: Path, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run the README's command in `cwd` with `spec` as its `models.yml`, no terminal."""
+    cwd.mkdir(exist_ok=True)
+    shutil.copy2(spec, cwd / "models.yml")
+    return subprocess.run(
+        readme_copier_command(template),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env=ENV,
     )
 
 
@@ -74,14 +113,20 @@ def tree(root: Path) -> dict[str, bytes]:
     return files
 
 
+# shop.yml sets package_name; minimal.yml leaves it to be derived from project_name.
 @pytest.fixture(scope="module", params=["shop.yml", "minimal.yml"])
+def example(request: pytest.FixtureRequest) -> Path:
+    return EXAMPLES / str(request.param)
+
+
+@pytest.fixture(scope="module")
 def renders(
-    request: pytest.FixtureRequest,
+    example: Path,
     template_copy: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, Path]:
     """The same example rendered by plain copier and by `uowgen new`."""
-    spec = EXAMPLES / request.param
+    spec = example
     root = tmp_path_factory.mktemp(spec.stem)
     by_copier = root / "copier"
     done = copier_copy(template_copy, spec, by_copier)
@@ -115,6 +160,36 @@ def test_plain_copier_and_uowgen_new_record_the_same_answers(
     assert answers[0] == answers[1]
     assert b"_src_path:" in (by_copier / ".copier-answers.yml").read_bytes()
     assert b"_src_path:" in (by_uowgen / ".copier-answers.yml").read_bytes()
+
+
+def test_the_readme_copier_command_works_without_a_terminal(
+    example: Path,
+    renders: tuple[Path, Path],
+    template_copy: Path,
+    tmp_path: Path,
+) -> None:
+    done = run_readme_command(template_copy, example, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Interactive session required" not in done.stdout + done.stderr
+    _, by_uowgen = renders
+    assert tree(tmp_path / "myapp") == tree(by_uowgen)
+
+
+def test_the_readme_copier_command_still_validates_a_given_package_name(
+    template_copy: Path, tmp_path: Path
+) -> None:
+    spec = tmp_path / "bad.yml"
+    spec.write_text(
+        (EXAMPLES / "minimal.yml").read_text(encoding="utf-8")
+        + "package_name: Not-A-Package\n",
+        encoding="utf-8",
+    )
+    done = run_readme_command(template_copy, spec, tmp_path / "work")
+    assert done.returncode != 0
+    assert "'Not-A-Package' is not a valid lower-case Python package name" in (
+        done.stdout + done.stderr
+    )
+    assert not (tmp_path / "work" / "myapp").exists()
 
 
 def test_plain_copier_refuses_an_invalid_spec_and_creates_nothing(

@@ -147,6 +147,24 @@ def test_validate_reports_every_problem_at_once(
     assert "field 'class'" in result.stderr
 
 
+def test_validate_reports_a_misspelt_key_and_the_problems_elsewhere_at_once(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    spec = write(
+        tmp_path / "bad.yml",
+        (
+            "project_name: App\nmodels:\n  - name: Post\n    feilds:\n"
+            "      - {name: title, type: str}\n  - name: user\n    fields:\n"
+            "      - {name: post, type: ref, to: Pots}\n"
+        ),
+    )
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 2
+    assert "model 'Post', `feilds`: unknown key" in result.stderr
+    assert "model 'user': name 'user' is not a valid identifier" in result.stderr
+    assert "model 'user', field 'post': refers to unknown model 'Pots'" in result.stderr
+
+
 def test_validate_with_a_missing_file_exits_2(
     runner: CliRunner, tmp_path: Path
 ) -> None:
@@ -224,6 +242,19 @@ def test_new_with_a_missing_spec_file_exits_2_and_creates_nothing(
     assert not dst.exists()
 
 
+def test_new_without_spec_or_defaults_and_no_terminal_exits_2_and_creates_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    dst = tmp_path / "project"
+    result = runner.invoke(app, ["new", str(dst)])  # CliRunner's stdin is no tty
+    assert result.exit_code == 2
+    assert "no terminal to ask the questions on" in result.stderr
+    assert "pass --spec FILE" in result.stderr
+    assert "or --defaults" in result.stderr
+    assert result.stdout == ""
+    assert not dst.exists()
+
+
 def test_new_without_a_destination_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(app, ["new"])
     assert result.exit_code == 2
@@ -252,3 +283,11 @@ def test_new_renders_the_project_and_prints_next_steps(
     assert (dst / "src" / "shop" / "models" / "order_line.py").is_file()
     assert (dst / "src" / "shop" / "api" / "routes" / "http_log.py").is_file()
     assert not list(dst.rglob("__pycache__"))
+
+
+def test_new_with_defaults_needs_no_terminal(runner: CliRunner, tmp_path: Path) -> None:
+    dst = tmp_path / "project"
+    result = runner.invoke(app, ["new", str(dst), "--defaults"])
+    assert result.exit_code == 0, result.output
+    assert load_spec(dst / "uowgen.yml").project_name == "My App"
+    assert (dst / "src" / "my_app" / "main.py").is_file()

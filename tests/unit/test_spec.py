@@ -369,6 +369,114 @@ def test_every_shape_problem_is_reported_at_once() -> None:
     assert any("model 'Post', `fields`: is required" in p for p in problems)
 
 
+# A typo must not hide the other problems until it is fixed: `validate` promises them
+# all in one run.
+TYPO_AND_MORE_CASES: dict[str, tuple[object, list[str]]] = {
+    "misspelt fields, a bad name and an unknown ref elsewhere": (
+        spec(
+            {"name": "Post", "feilds": [field("title")]},
+            model("user_type"),
+            model(
+                "Comment", field("post", "ref", to="Post"), field("x", "ref", to="Pst")
+            ),
+        ),
+        [
+            "model 'Post', `fields`: is required",
+            "model 'Post', `feilds`: unknown key (check the spelling)",
+            (
+                "model 'user_type': name 'user_type' is not a valid identifier in "
+                "PascalCase like `UserType`"
+            ),
+            (
+                "model 'Comment', field 'x': refers to unknown model 'Pst' "
+                "(models: Comment, Post, user_type)"
+            ),
+        ],
+    ),
+    "misspelt fields in a model with a bad name": (
+        spec({"name": "post", "feilds": [field("title")]}),
+        [
+            "model 'post', `fields`: is required",
+            "model 'post', `feilds`: unknown key (check the spelling)",
+            (
+                "model 'post': name 'post' is not a valid identifier in PascalCase like "
+                "`UserType`"
+            ),
+        ],
+    ),
+    "unknown top-level key and a reserved field": (
+        spec(model("User", field("id")), modles=[]),
+        [
+            "`modles`: unknown key (check the spelling)",
+            (
+                "model 'User', field 'id': name is reserved: a generated column, a "
+                "library attribute or a name the generated code uses"
+            ),
+        ],
+    ),
+    "unknown field key and an unknown ref in another model": (
+        spec(
+            model("User", field("email", optinal=True)),
+            model("Post", field("author", "ref", to="Usr")),
+        ),
+        [
+            "model 'User', field 'email', `optinal`: unknown key (check the spelling)",
+            (
+                "model 'Post', field 'author': refers to unknown model 'Usr' "
+                "(models: Post, User)"
+            ),
+        ],
+    ),
+    "misspelt type in a field with a keyword name": (
+        spec(model("User", {"name": "class", "typ": "str"}, field("Email"))),
+        [
+            "model 'User', field 'class', `type`: is required",
+            "model 'User', field 'class', `typ`: unknown key (check the spelling)",
+            "model 'User', field 'class': name 'class' is a Python keyword",
+            (
+                "model 'User', field 'Email': name 'Email' is not a valid identifier in "
+                "snake_case like `first_name`"
+            ),
+        ],
+    ),
+    "unknown key and circular references": (
+        spec(
+            model("Author", field("post", "ref", to="Post"), field("bio", "text")),
+            model("Post", field("author", "ref", to="Author", optinal=True)),
+        ),
+        [
+            "model 'Post', field 'author', `optinal`: unknown key (check the spelling)",
+            (
+                "model 'Author': circular references between models (Author -> Post -> "
+                "Author) are not supported; make one side a plain int field"
+            ),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    list(TYPO_AND_MORE_CASES.values()),
+    ids=list(TYPO_AND_MORE_CASES),
+)
+def test_unknown_keys_and_the_problems_elsewhere_are_reported_together(
+    data: object, expected: list[str]
+) -> None:
+    assert problems_of(data) == expected
+
+
+def test_a_ref_to_a_model_whose_name_is_misspelt_is_not_called_unknown() -> None:
+    data = spec(
+        {"nme": "User", "fields": [field()]},
+        model("Post", field("author", "ref", to="User"), field("Title")),
+    )
+    problems = problems_of(data)
+    assert "model #1, `nme`: unknown key (check the spelling)" in problems
+    assert not any("unknown model" in problem for problem in problems), problems
+    assert any(p.startswith("model 'Post', field 'Title': name") for p in problems)
+
+
 # ---------------------------------------------------------------------------
 # Semantic problems: names, clashes, references, options and defaults
 
