@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -18,17 +20,29 @@ from uowgen import _naming
 from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, related_name
 
 _DECIMAL_DEFAULTS = (12, 2)
+# A `str` without `max_length` still gets a bound: VARCHAR(255), checked on input.
+DEFAULT_STR_LENGTH = 255
 _INT32, _INT64 = 2**31, 2**63
 # The types whose code does not depend on options: Python type, column type,
-# migration column type, schema type, and a test sample (a Python expression of n).
-_TYPE_KEYS = ("py_type", "sa_type", "migration_type", "schema_type", "sample")
+# migration column type, input schema type (checked on the way in: names from
+# `schemas/base.py`), read schema type (plain: it serialises what is stored), and a
+# test sample (a Python expression of n).
+_TYPE_KEYS = (
+    "py_type",
+    "sa_type",
+    "migration_type",
+    "schema_type",
+    "read_type",
+    "sample",
+)
 _FIXED_TYPES = {
-    "text": ("str", "Text", "sa.Text()", "str", "values.text(n)"),
+    "text": ("str", "Text", "sa.Text()", "Text", "str", "values.text(n)"),
     "int": (
         "int",
         "Integer",
         "sa.Integer()",
         f"Annotated[int, Field(ge={-_INT32}, le={_INT32 - 1})]",
+        "int",
         "n",
     ),
     "bigint": (
@@ -36,23 +50,26 @@ _FIXED_TYPES = {
         "BigInteger",
         "sa.BigInteger()",
         f"Annotated[int, Field(ge={-_INT64}, le={_INT64 - 1})]",
+        "int",
         "n",
     ),
-    "float": ("float", "Float", "sa.Float()", "float", "n + 0.5"),
-    "bool": ("bool", "Boolean", "sa.Boolean()", "bool", "n % 2 == 0"),
-    "date": ("date", "Date", "sa.Date()", "date", "values.day(n)"),
+    "float": ("float", "Float", "sa.Float()", "Finite", "float", "n + 0.5"),
+    "bool": ("bool", "Boolean", "sa.Boolean()", "bool", "bool", "n % 2 == 0"),
+    "date": ("date", "Date", "sa.Date()", "date", "date", "values.day(n)"),
     "datetime": (
         "datetime",
         "UTCDateTime",
         "sa.DateTime(timezone=True)",
-        "AwareDatetime",
+        "Instant",
+        "datetime",
         "values.moment(n)",
     ),
-    "uuid": ("UUID", "Uuid", "sa.Uuid()", "UUID", "str(uuid4())"),
+    "uuid": ("UUID", "Uuid", "sa.Uuid()", "UUID", "UUID", "str(uuid4())"),
     "json": (
         "dict[str, Any]",
         "JSON(none_as_null=True)",
         "sa.JSON(none_as_null=True)",
+        "JsonObject",
         "dict[str, Any]",
         '{"n": n}',
     ),
@@ -102,6 +119,7 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
             ),
         },
         "example": _worked_example(entities),
+        "hostile": _hostile_examples(entities),
         "spec_yaml": spec_yaml(spec),
     }
 
@@ -169,7 +187,8 @@ def _entity(model: ModelSpec, models: dict[str, ModelSpec]) -> dict[str, Any]:
         # initial migration and `alembic check` agree with the models.
         column = field["attr"]
         field["uq_name"] = f"uq_{plural}_{column}" if field["unique"] else None
-        wants_index = field["index"] or (field["kind"] == "ref" and not field["unique"])
+        # A unique constraint is indexed already: no second index beside it.
+        wants_index = (field["index"] or field["kind"] == "ref") and not field["unique"]
         field["ix_name"] = f"ix_{plural}_{column}" if wants_index else None
         if field["ref"]:
             field["ref"]["fk_name"] = f"fk_{plural}_{column}_{field['ref']['table']}"
@@ -248,8 +267,10 @@ def _field(
                     "index=True" if not field.unique else "",
                 ]
             ),
-            migration_type="sa.Integer()",
-            schema_type="int",
+            # The migration's `ID` type: the type of the ids it points at.
+            migration_type="ID",
+            schema_type="Id",
+            read_type="int",
             sample="None",
             ref={
                 "target": target.name,
@@ -267,9 +288,17 @@ def _field(
         info.update(_scalar(model, field))
     annotation = info["py_type"]
     info["annotation"] = f"{annotation} | None" if field.optional else annotation
-    schema_type = info["schema_type"]
+    schema_type, read_type = info["schema_type"], info["read_type"]
     info["schema_annotation"] = (
         f"{schema_type} | None" if field.optional else schema_type
+    )
+    info["read_annotation"] = f"{read_type} | None" if field.optional else read_type
+    # A PATCH may leave any field out; only nullable columns may be set to null, and
+    # the OpenAPI document says so (SkipJsonSchema keeps `null` out of it).
+    info["update_annotation"] = (
+        f"{schema_type} | None"
+        if field.optional
+        else f"{schema_type} | SkipJsonSchema[None]"
     )
     info["default_literal"] = _default_literal(model, field)
     if info["default_literal"] is None and field.optional:
@@ -290,19 +319,18 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
     kind = field.type
     unique_or_index = [
         "unique=True" if field.unique else "",
-        "index=True" if field.index else "",
+        "index=True" if field.index and not field.unique else "",
     ]
     info: dict[str, Any] = {"ref": None, "enum": None}
     if kind == "str":
-        length = field.max_length
+        length = field.max_length or DEFAULT_STR_LENGTH
         info.update(
             py_type="str",
-            sa_type=f"String({length})" if length else "String",
-            migration_type=f"sa.String(length={length})" if length else "sa.String()",
-            schema_type=f"Annotated[str, Field(max_length={length})]"
-            if length
-            else "str",
-            sample=f"values.text(n, {length})" if length else "values.text(n)",
+            sa_type=f"String({length})",
+            migration_type=f"sa.String(length={length})",
+            schema_type=f"Annotated[Text, Field(max_length={length})]",
+            read_type="str",
+            sample=f"values.text(n, {length})",
         )
     elif kind in _FIXED_TYPES:
         info.update(zip(_TYPE_KEYS, _FIXED_TYPES[kind], strict=True))
@@ -317,6 +345,7 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
                 f"Annotated[Decimal, Field(max_digits={precision}, "
                 f"decimal_places={scale})]"
             ),
+            read_type="Decimal",
             sample=f"values.number(n, {precision}, {scale})",
         )
     elif kind == "enum":
@@ -343,6 +372,7 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
                 f"name={type_name!r})"
             ),
             schema_type=class_name,
+            read_type=class_name,
             sample=f"values.pick(n, [{values_literal}])",
         )
     default = _default_literal(model, field)
@@ -418,23 +448,46 @@ def _model_imports(fields: list[dict[str, Any]]) -> dict[str, list[str]]:
     }
 
 
+_SCHEMA_IMPORTS = {
+    "Annotated": ("stdlib", "from typing import Annotated"),
+    "Any": ("stdlib", "from typing import Any"),
+    "Decimal": ("stdlib", "from decimal import Decimal"),
+    "UUID": ("stdlib", "from uuid import UUID"),
+    "date": ("stdlib", "from datetime import date"),
+    "datetime": ("stdlib", "from datetime import datetime"),
+    "Field": ("pydantic", "Field"),
+    "SkipJsonSchema": ("pydantic_json_schema", "SkipJsonSchema"),
+    **{
+        name: ("base", name)
+        for name in ("Finite", "Id", "Instant", "JsonObject", "Text")
+    },
+}
+
+
 def _schema_imports(fields: list[dict[str, Any]]) -> dict[str, Any]:
-    stdlib: set[str] = set()
-    pydantic: set[str] = set()
-    for field in fields:
-        kind = field["kind"]
-        stdlib |= _stdlib_for(kind)
-        schema_type = field["schema_type"]
-        if "Field(" in schema_type:
-            pydantic.add("Field")
-            stdlib.add("from typing import Annotated")
-        if kind == "datetime":
-            pydantic.add("AwareDatetime")
-    # Schemas annotate with AwareDatetime; `datetime` itself only builds defaults.
-    if not any(f["kind"] == "datetime" and f["default_literal"] for f in fields):
-        stdlib.discard("from datetime import datetime")
+    """What a schema module imports: exactly the names its annotations use."""
+    code = " ".join(
+        text
+        for field in fields
+        for text in (
+            field["schema_annotation"],
+            field["read_annotation"],
+            field["update_annotation"],
+            field["default_literal"] or "",
+        )
+    )
+    used = set(re.findall(r"[A-Za-z_]\w*", code))
+    found: dict[str, set[str]] = {
+        "stdlib": set(),
+        "pydantic": set(),
+        "pydantic_json_schema": set(),
+        "base": set(),
+    }
+    for name in used & _SCHEMA_IMPORTS.keys():
+        source, line = _SCHEMA_IMPORTS[name]
+        found[source].add(line)
     enums = [f["enum"]["class_name"] for f in fields if f["kind"] == "enum"]
-    return {"stdlib": sorted(stdlib), "pydantic": sorted(pydantic), "enums": enums}
+    return {**{key: sorted(lines) for key, lines in found.items()}, "enums": enums}
 
 
 def _stdlib_for(kind: str) -> set[str]:
@@ -496,6 +549,40 @@ def _worked_example(entities: list[dict[str, Any]]) -> dict[str, Any]:
         entity, field = candidates[0]
         return {"entity": entity, "field": field}
     return {"entity": entities[0], "field": None}
+
+
+def _hostile_examples(entities: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fields the generated hostile-input tests aim at: the first of each kind.
+
+    Each entry is `{"entity": ..., "field": ...}`, or None when no model has one.
+    """
+
+    def first(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        for entity in entities:
+            for field in entity["fields"]:
+                if wanted(field):
+                    return {"entity": entity, "field": field}
+        return None
+
+    def of_kind(*kinds: str) -> dict[str, Any] | None:
+        return first(lambda field: field["kind"] in kinds)
+
+    return {
+        "text": of_kind("str", "text"),
+        "float": of_kind("float"),
+        "decimal": of_kind("decimal"),
+        "json": of_kind("json"),
+        "datetime": of_kind("datetime"),
+        "ref": first(lambda field: field["ref"] is not None),
+        "restrict": first(
+            lambda field: (
+                field["ref"] is not None
+                and field["ref"]["on_delete"] == "RESTRICT"
+                and not field["ref"]["self"]
+            )
+        ),
+        "self_ref": first(lambda f: f["ref"] is not None and f["ref"]["self"]),
+    }
 
 
 def _join(parts: list[str]) -> str:

@@ -1,9 +1,75 @@
-"""Bases of the generated schemas."""
+"""Bases of the generated schemas, and the input types every database stores alike.
 
-from datetime import datetime
-from typing import Any, ClassVar, Self
+Input is checked completely before a transaction starts: a value that PostgreSQL
+would refuse, or that SQLite would store but the API could not serialise again (a
+NUL character, a lone surrogate, NaN, an instant past year 9999 in UTC), is a 422
+here, never a 500 at the database and never a row that poisons later reads.
+Read schemas are plain on purpose: they serialise whatever is stored.
+"""
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from datetime import UTC, datetime
+from math import isfinite
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+MAX_ID = 2**63 - 1  # ids are 64-bit (BIGINT on PostgreSQL, INTEGER on SQLite)
+MAX_VERSION = 2**31 - 1
+# How deep a JSON value may nest: deeper values could not be serialised back.
+MAX_JSON_DEPTH = 32
+
+
+def _check_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _check_json(value: dict[str, Any]) -> dict[str, Any]:
+    # Iterative, so a deeply nested value cannot exhaust the stack here.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, float) and not isfinite(item):
+            raise ValueError("must not contain NaN or Infinity")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                pending.append((child, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+# Input types: what every field of a create or update schema is built from.
+Text = Annotated[str, AfterValidator(_check_text)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
+Instant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 class ReadSchema(BaseModel):
@@ -31,9 +97,10 @@ class UpdateSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Fields whose column is NOT NULL: they may be left out, but not set to null.
+    # (Their schema says so too: `SkipJsonSchema[None]` keeps null out of OpenAPI.)
     not_null: ClassVar[frozenset[str]] = frozenset()
 
-    version: int
+    version: Version
 
     @model_validator(mode="after")
     def _refuse_null_for_required_fields(self) -> Self:
