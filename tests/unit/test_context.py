@@ -328,3 +328,112 @@ def test_spec_yaml_keeps_awkward_string_defaults_exactly(text: str) -> None:
     }
     spec = parse_spec(data)
     assert parse_spec_text(spec_yaml(spec)) == spec
+
+
+def one_field(field: str) -> dict[str, Any]:
+    spec = parse_spec_text(
+        f"project_name: P\nmodels:\n  - name: Thing\n    fields:\n      - {field}\n"
+    )
+    fields: list[dict[str, Any]] = build_context(spec)["entities"][0]["fields"]
+    return fields[0]
+
+
+def test_a_str_without_max_length_is_bounded_to_255() -> None:
+    field = one_field("{name: label, type: str}")
+
+    assert field["sa_type"] == "String(255)"
+    assert field["migration_type"] == "sa.String(length=255)"
+    assert field["schema_type"] == "Annotated[Text, Field(max_length=255)]"
+
+
+def test_a_unique_indexed_field_gets_one_unique_constraint_and_no_second_index() -> (
+    None
+):
+    # Once the model rendered a unique index and the migration a unique constraint
+    # plus an index: `alembic check` failed on a valid spec.
+    field = one_field("{name: code, type: str, unique: true, index: true}")
+
+    assert "unique=True" in field["column_args"]
+    assert "index=True" not in field["column_args"]
+    assert field["uq_name"] == "uq_things_code"
+    assert field["ix_name"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "input_type", "read_type"),
+    [
+        ("{name: f, type: text}", "Text", "str"),
+        ("{name: f, type: float}", "Finite", "float"),
+        ("{name: f, type: datetime}", "Instant", "datetime"),
+        ("{name: f, type: json}", "JsonObject", "dict[str, Any]"),
+        (
+            "{name: f, type: str, max_length: 9}",
+            "Annotated[Text, Field(max_length=9)]",
+            "str",
+        ),
+        (
+            "{name: f, type: decimal, precision: 5, scale: 1}",
+            "Annotated[Decimal, Field(max_digits=5, decimal_places=1)]",
+            "Decimal",
+        ),
+    ],
+)
+def test_input_types_are_checked_and_read_types_are_plain(
+    field: str, input_type: str, read_type: str
+) -> None:
+    # A value stored by other means (SQL, a migration) must still read back.
+    info = one_field(field)
+
+    assert info["schema_type"] == input_type
+    assert info["read_type"] == read_type
+
+
+def test_a_patch_may_not_send_null_for_a_not_null_column(shop: dict[str, Any]) -> None:
+    assert field_of(shop, "Product", "sku")["update_annotation"] == (
+        "Annotated[Text, Field(max_length=40)] | SkipJsonSchema[None]"
+    )
+    assert field_of(shop, "Product", "weight_kg")["update_annotation"] == (
+        "Finite | None"
+    )
+
+
+def test_refs_are_64_bit_ids_on_input(shop: dict[str, Any]) -> None:
+    ref = field_of(shop, "Product", "category")
+
+    assert (ref["schema_type"], ref["read_type"], ref["migration_type"]) == (
+        "Id",
+        "int",
+        "ID",
+    )
+
+
+def test_schema_modules_import_exactly_the_names_they_use(
+    shop: dict[str, Any],
+) -> None:
+    imports = entity(shop, "Product")["schema_imports"]
+
+    assert imports["base"] == ["Finite", "Id", "Instant", "JsonObject", "Text"]
+    assert imports["pydantic"] == ["Field"]
+    assert imports["pydantic_json_schema"] == ["SkipJsonSchema"]
+    assert "from datetime import datetime" in imports["stdlib"]
+
+
+def test_hostile_input_tests_aim_at_the_first_field_of_each_kind(
+    shop: dict[str, Any],
+) -> None:
+    hostile = shop["hostile"]
+    picked = {
+        kind: (pick["entity"]["name"], pick["field"]["name"]) if pick else None
+        for kind, pick in hostile.items()
+    }
+
+    assert picked == {
+        "text": ("Category", "slug"),
+        "float": ("Product", "weight_kg"),
+        "decimal": ("Product", "price"),
+        "json": ("Product", "attributes"),
+        "datetime": ("Product", "released_at"),
+        "ref": ("Category", "parent"),
+        "restrict": ("Product", "category"),
+        "self_ref": ("Category", "parent"),
+    }
