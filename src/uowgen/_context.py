@@ -41,7 +41,7 @@ _FIXED_TYPES = {
         "int",
         "Integer",
         "sa.Integer()",
-        f"Annotated[int, Field(ge={-_INT32}, le={_INT32 - 1})]",
+        f"Annotated[int, Field(strict=True, ge={-_INT32}, le={_INT32 - 1})]",
         "int",
         "n",
     ),
@@ -49,13 +49,13 @@ _FIXED_TYPES = {
         "int",
         "BigInteger",
         "sa.BigInteger()",
-        f"Annotated[int, Field(ge={-_INT64}, le={_INT64 - 1})]",
+        f"Annotated[int, Field(strict=True, ge={-_INT64}, le={_INT64 - 1})]",
         "int",
         "n",
     ),
     "float": ("float", "Float", "sa.Float()", "Finite", "float", "n + 0.5"),
-    "bool": ("bool", "Boolean", "sa.Boolean()", "bool", "bool", "n % 2 == 0"),
-    "date": ("date", "Date", "sa.Date()", "date", "date", "values.day(n)"),
+    "bool": ("bool", "Boolean", "sa.Boolean()", "StrictBool", "bool", "n % 2 == 0"),
+    "date": ("date", "Date", "sa.Date()", "Day", "date", "values.day(n)"),
     "datetime": (
         "datetime",
         "UTCDateTime",
@@ -456,10 +456,11 @@ _SCHEMA_IMPORTS = {
     "date": ("stdlib", "from datetime import date"),
     "datetime": ("stdlib", "from datetime import datetime"),
     "Field": ("pydantic", "Field"),
+    "StrictBool": ("pydantic", "StrictBool"),
     "SkipJsonSchema": ("pydantic_json_schema", "SkipJsonSchema"),
     **{
         name: ("base", name)
-        for name in ("Finite", "Id", "Instant", "JsonObject", "Text")
+        for name in ("Day", "Finite", "Id", "Instant", "JsonObject", "Text")
     },
 }
 

@@ -7,7 +7,7 @@ here, never a 500 at the database and never a row that poisons later reads.
 Read schemas are plain on purpose: they serialise whatever is stored.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from math import isfinite
 from typing import Annotated, Any, ClassVar, Self
 
@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -56,6 +57,14 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    # Lax parsing would take a number as a Unix timestamp; the API documents (and
+    # accepts) ISO 8601 strings, or date objects from Python callers.
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
 def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -63,13 +72,16 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-# Input types: what every field of a create or update schema is built from.
+# Input types: what every field of a create or update schema is built from. Numbers
+# are strict (no "1" for 1, no true for 1.0): what the OpenAPI document says is what
+# the API accepts.
 Text = Annotated[str, AfterValidator(_check_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
-Instant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+Day = Annotated[date, BeforeValidator(_iso_text)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
 
 
 class ReadSchema(BaseModel):
