@@ -22,6 +22,7 @@ if (_SOURCE / "uowgen" / "__init__.py").is_file() and str(_SOURCE) not in sys.pa
 from uowgen import _naming
 from uowgen._context import build_context
 from uowgen._spec import parse_spec, spec_problems
+from uowgen._version import __version__
 from uowgen.errors import SpecError
 
 _cache: dict[str, dict[str, Any]] = {}
@@ -84,4 +85,4 @@ class UowgenContext(ContextHook):
             except SpecError as exc:
                 raise ValueError(exc.message) from exc
             _cache[key] = build_context(spec)
-        context.update(_cache[key])
+        context.update(_cache[key], uowgen_version=__version__)

@@ -2,6 +2,7 @@
 
 from uowgen._engine import generate
 from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
+from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "ProjectSpec",
     "SpecError",
     "UowgenError",
+    "__version__",
     "generate",
     "load_spec",
     "parse_spec",

@@ -6,12 +6,26 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 
+from uowgen import _spec_edit as spec_edit
 from uowgen._engine import generate
+from uowgen._migrate import Renames
+from uowgen._project import SPEC_FILE, Project, find_project
+from uowgen._shorthand import HELP as SHORTHAND_HELP
+from uowgen._shorthand import parse_field, parse_fields
 from uowgen._spec import load_spec
+from uowgen._sync import (
+    CONFLICTS_FILE,
+    apply_sync,
+    check_clean,
+    describe,
+    plan_sync,
+    pretend_diff,
+)
 from uowgen.errors import UowgenError
 
 app = typer.Typer(
@@ -99,6 +113,236 @@ def validate(
         project_spec = load_spec(spec)
     count = len(project_spec.models)
     typer.echo(f"{spec}: valid ({count} model{'s' if count != 1 else ''})")
+
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="The project folder (default: found from the current folder upwards).",
+        file_okay=False,
+    ),
+]
+PretendOption = Annotated[
+    bool,
+    typer.Option("--pretend", help="Print the diff it would apply; write nothing."),
+]
+AllowDirtyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-dirty",
+        help="Write over files with uncommitted changes (git cannot undo that).",
+    ),
+]
+FieldsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Fields in shorthand: name:type[?][:modifier...][=default].",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help="A YAML file with more fields, in the spec format (a `fields:` list).",
+        dir_okay=False,
+    ),
+]
+
+
+@app.command(epilog=SHORTHAND_HELP)
+def sync(
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Apply the changes of uowgen.yml: code (three-way merged) and a migration."""
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        _sync(found, pretend=pretend, allow_dirty=allow_dirty)
+
+
+@app.command("add-model", epilog=SHORTHAND_HELP)
+def add_model(
+    name: Annotated[str, typer.Argument(help="The model's name, in PascalCase.")],
+    fields: FieldsArgument = None,
+    from_file: FromOption = None,
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Add a model to uowgen.yml and sync: its code, wiring and migration.
+
+    Example: uowgen add-model Tag name:str:unique 'color:str?' owner:ref:User:cascade
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        new_fields = _fields(fields, from_file)
+        if not new_fields:
+            new_fields = _ask_fields(name)
+        text = spec_edit.add_model(_spec_text(found), name, new_fields)
+        _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
+
+
+@app.command("add-field", epilog=SHORTHAND_HELP)
+def add_field(
+    model: Annotated[str, typer.Argument(help="The model to add fields to.")],
+    fields: FieldsArgument = None,
+    from_file: FromOption = None,
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Add fields to a model in uowgen.yml and sync.
+
+    A new required field needs a default: existing rows get it.
+
+    Example: uowgen add-field User 'phone:str?' score:int=0
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        new_fields = _fields(fields, from_file)
+        if not new_fields:
+            raise UowgenError(
+                "give at least one field (e.g. score:int=0) or --from FILE"
+            )
+        text = spec_edit.add_fields(_spec_text(found), model, new_fields)
+        _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
+
+
+@app.command("remove-model")
+def remove_model(
+    name: Annotated[str, typer.Argument(help="The model to remove.")],
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Remove a model from uowgen.yml and sync.
+
+    Its unedited files are deleted (edited ones are kept and listed), and a
+    migration drops its table.
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        text = spec_edit.remove_model(_spec_text(found), name)
+        _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
+
+
+@app.command("rename-field")
+def rename_field(
+    model: Annotated[str, typer.Argument(help="The model.")],
+    old: Annotated[str, typer.Argument(help="The field's current name.")],
+    new: Annotated[str, typer.Argument(help="Its new name.")],
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Rename a field and sync: the migration renames the column, keeping its data.
+
+    Editing the name in uowgen.yml by hand would drop the column and add another.
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        text = spec_edit.rename_field(_spec_text(found), model, old, new)
+        renames = Renames(fields={(model, new): old})
+        _sync(
+            found,
+            spec_text=text,
+            renames=renames,
+            pretend=pretend,
+            allow_dirty=allow_dirty,
+        )
+
+
+def _spec_text(project: Project) -> str:
+    # The file must be a valid spec before it is changed: the same messages as
+    # `uowgen validate`.
+    project.spec()
+    return project.spec_path.read_text(encoding="utf-8")
+
+
+def _fields(tokens: list[str] | None, from_file: Path | None) -> list[dict[str, Any]]:
+    fields = parse_fields(tokens or [])
+    if from_file is not None:
+        fields += _fragment_fields(from_file)
+    return fields
+
+
+def _fragment_fields(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UowgenError(f"{path}: cannot read it as YAML: {exc}") from exc
+    fields = data.get("fields") if isinstance(data, dict) else data
+    if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
+        raise UowgenError(
+            f"{path}: expected a `fields:` list of fields in the spec format, "
+            "e.g. `fields: [{name: phone, type: str, optional: true}]`"
+        )
+    return fields
+
+
+def _ask_fields(model: str) -> list[dict[str, Any]]:
+    """Ask for fields one at a time in a terminal, checking each as it is given."""
+    if not sys.stdin.isatty():
+        raise UowgenError(
+            f"give the fields of {model} (e.g. name:str:unique), or --from FILE"
+        )
+    typer.echo(f"Fields of {model}, in shorthand (an empty line ends):")
+    fields: list[dict[str, Any]] = []
+    while True:
+        token = typer.prompt("  field", default="", show_default=False).strip()
+        if not token:
+            if fields:
+                return fields
+            typer.secho("  a model needs at least one field", fg=typer.colors.RED)
+            continue
+        try:
+            fields.append(parse_field(token))
+        except UowgenError as exc:
+            typer.secho(f"  {exc.message}", fg=typer.colors.RED)
+
+
+def _sync(
+    project: Project,
+    *,
+    spec_text: str | None = None,
+    renames: Renames | None = None,
+    pretend: bool,
+    allow_dirty: bool,
+) -> None:
+    plan = plan_sync(project, spec_text=spec_text, renames=renames)
+    if plan is None:
+        typer.echo(f"{project.root} is in step with {SPEC_FILE}: nothing to do")
+        return
+    if pretend:
+        typer.echo(pretend_diff(plan), nl=False)
+        typer.secho("--pretend: nothing was written", fg=typer.colors.YELLOW)
+        return
+    check_clean(plan, allow_dirty=allow_dirty)
+    apply_sync(plan)
+    typer.echo(f"Synced {project.root} with {SPEC_FILE}:")
+    for line in describe(plan):
+        typer.echo(line)
+    if plan.dirty is None:
+        typer.secho(
+            "Not a git repository: these changes cannot be undone with git.",
+            fg=typer.colors.YELLOW,
+        )
+    if plan.migration is not None:
+        typer.echo("\nNext: .venv/bin/alembic upgrade head   # apply the migration")
+    if plan.merge.conflicts:
+        typer.secho(
+            "\nConflicts: both you and the new render changed these; resolve the "
+            "marked regions, then delete "
+            f"{CONFLICTS_FILE}:\n"
+            + "\n".join(f"  {path}" for path in plan.merge.conflicts),
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _package_of(project: Path) -> str:

@@ -64,23 +64,39 @@ def generate(
     _check_destination(dst, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
         staged = Path(scratch) / (dst.name or "project")
-        root = template_root()
-        source = _snapshot(root, Path(scratch) / "template")
-        try:
-            copier.run_copy(
-                str(source),
-                staged,
-                data=answers(spec) if spec is not None else None,
-                defaults=not interactive,
-                unsafe=True,  # our own template: its tasks run ruff on the output
-                quiet=True,
-                overwrite=True,
-            )
-        except (CopierError, ValueError) as exc:
-            raise UowgenError(f"rendering failed: {exc}") from exc
-        _record_source(staged / ANSWERS_FILE, root)
+        _render(spec, staged, interactive=interactive)
         _place(staged, dst)
     return dst
+
+
+def render_tree(spec: ProjectSpec) -> dict[str, bytes]:
+    """Render `spec` in a scratch folder: {POSIX path relative to the root: bytes}."""
+    with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
+        staged = Path(scratch) / "project"
+        _render(spec, staged, interactive=False)
+        return {
+            path.relative_to(staged).as_posix(): path.read_bytes()
+            for path in sorted(staged.rglob("*"))
+            if path.is_file()
+        }
+
+
+def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> None:
+    root = template_root()
+    source = _snapshot(root, staged.parent / ".uowgen-template")
+    try:
+        copier.run_copy(
+            str(source),
+            staged,
+            data=answers(spec) if spec is not None else None,
+            defaults=not interactive,
+            unsafe=True,  # our own template: its tasks run ruff on the output
+            quiet=True,
+            overwrite=True,
+        )
+    except (CopierError, ValueError) as exc:
+        raise UowgenError(f"rendering failed: {exc}") from exc
+    _record_source(staged / ANSWERS_FILE, root)
 
 
 def _snapshot(root: Path, into: Path) -> Path:

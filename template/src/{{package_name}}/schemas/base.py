@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from math import isfinite
 from typing import Annotated, Any, ClassVar, Self
 
+from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -61,7 +62,7 @@ def _iso_text(value: Any) -> Any:
     # Lax parsing would take a number as a Unix timestamp; the API documents (and
     # accepts) ISO 8601 strings, or date objects from Python callers.
     if isinstance(value, bool | int | float):
-        raise ValueError("must be an ISO 8601 string")
+        raise PydanticCustomError("iso_text", "Input should be an ISO 8601 string")
     return value
 
 

@@ -1,0 +1,226 @@
+"""Apply a changed `uowgen.yml` to its project: merge the code, write a migration.
+
+`plan_sync` renders the template twice, with the spec the project was last rendered
+from (the base) and with the spec in `uowgen.yml` (theirs), plans a three-way merge
+of the two into the working tree (ours), and plans one Alembic revision for the table
+changes. `apply_sync` carries the plan out. A `--pretend` run prints the same plan
+and applies nothing, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from uowgen._engine import render_tree
+from uowgen._merge import (
+    MergePlan,
+    apply_plan,
+    diff_plan,
+    find_conflict_markers,
+    plan_merge,
+)
+from uowgen._migrate import Renames, plan_revision, revision_file
+from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, uncommitted
+from uowgen._spec import ProjectSpec, parse_spec_text
+from uowgen._version import __version__
+from uowgen.errors import UowgenError
+
+VERSIONS_DIR = "migrations/versions"
+# Where a sync that left conflicts lists their files, until they are resolved.
+CONFLICTS_FILE = ".uowgen-conflicts"
+
+
+def _merged_by_hand(path: str) -> bool:
+    # Applied migrations are history: never rewritten, only followed by new ones.
+    # The spec is the user's own input; the answers file is written from the render.
+    return path in (SPEC_FILE, ANSWERS_FILE, CONFLICTS_FILE) or PurePosixPath(
+        path
+    ).is_relative_to(VERSIONS_DIR)
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Everything one sync will change, computed without writing anything."""
+
+    project: Project
+    old: ProjectSpec
+    new: ProjectSpec
+    merge: MergePlan
+    answers: bytes  # the new .copier-answers.yml
+    spec: bytes | None  # a new uowgen.yml, or None to keep the file as it is
+    migration: tuple[str, str] | None  # (path relative to the root, its text)
+    # The files the sync writes that git reports as changed; None outside git.
+    dirty: list[str] | None
+
+
+def plan_sync(
+    project: Project,
+    *,
+    spec_text: str | None = None,
+    renames: Renames | None = None,
+) -> SyncPlan | None:
+    """Plan the sync of `project` to its spec; None when it is in step.
+
+    `spec_text` is a new text for `uowgen.yml` (what add-model and the other
+    commands make), written only when the plan is applied; without it the file's
+    current text is the spec.
+
+    Raises:
+        SpecError: the spec is not valid.
+        UowgenError: the project was rendered by another uowgen version, still
+            holds conflicts of an earlier sync, or the change cannot be migrated.
+    """
+    _check_version(project)
+    _check_no_open_conflicts(project)
+    if spec_text is None:
+        new = project.spec()
+    else:
+        new = parse_spec_text(spec_text, source=f"{project.spec_path} (as changed)")
+    old = project.rendered_spec()
+    if new == old and spec_text is None:
+        return None
+    base = {p: c for p, c in render_tree(old).items() if not _merged_by_hand(p)}
+    rendered = render_tree(new)
+    theirs = {p: c for p, c in rendered.items() if not _merged_by_hand(p)}
+    merge = plan_merge(base=base, theirs=theirs, ours=project.root)
+    revision = plan_revision(old, new, renames=renames)
+    migration = None
+    if revision is not None:
+        path, text = revision_file(
+            revision,
+            project.root / VERSIONS_DIR,
+            message="; ".join(revision.changes[:3]) or "sync uowgen.yml",
+        )
+        migration = (path.relative_to(project.root).as_posix(), text)
+    spec = spec_text.encode() if spec_text is not None else None
+    written = [c.path for c in merge.changes if c.writes] + [ANSWERS_FILE]
+    written += [SPEC_FILE] if spec is not None else []
+    written += [migration[0]] if migration is not None else []
+    return SyncPlan(
+        project=project,
+        old=old,
+        new=new,
+        merge=merge,
+        answers=rendered[ANSWERS_FILE],
+        spec=spec,
+        migration=migration,
+        dirty=uncommitted(project.root, sorted(written)),
+    )
+
+
+def apply_sync(plan: SyncPlan) -> None:
+    """Write what `plan` says: merged code, the migration, the new answers."""
+    root = plan.project.root
+    apply_plan(plan.merge, root)
+    if plan.spec is not None:
+        plan.project.spec_path.write_bytes(plan.spec)
+    if plan.migration is not None:
+        path, text = plan.migration
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    (root / ANSWERS_FILE).write_bytes(plan.answers)
+    conflicts = root / CONFLICTS_FILE
+    if plan.merge.conflicts:
+        conflicts.write_text("\n".join(plan.merge.conflicts) + "\n", encoding="utf-8")
+    elif conflicts.exists():
+        conflicts.unlink()
+
+
+def open_conflicts(project: Project) -> list[str]:
+    """Where the conflicts of an earlier sync are still open.
+
+    `path:line` for each conflict marker left in a file the sync listed; a listed
+    binary file (which gets no markers) stays open until the list is deleted.
+    """
+    listed = project.root / CONFLICTS_FILE
+    if not listed.is_file():
+        return []
+    paths = [p for p in listed.read_text(encoding="utf-8").splitlines() if p]
+    places = [
+        f"{path}:{line}" for path, line in find_conflict_markers(project.root, paths)
+    ]
+    for path in paths:
+        try:
+            (project.root / path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            places.append(f"{path} (binary: keep one version)")
+        except OSError:
+            continue
+    return places
+
+
+def _check_version(project: Project) -> None:
+    rendered = project.rendered_version()
+    if rendered != __version__:
+        made = f"uowgen {rendered}" if rendered else "an unknown uowgen version"
+        raise UowgenError(
+            f"{project.root} was rendered by {made}, and this is uowgen "
+            f"{__version__}: sync merges only against the template that rendered "
+            f"the project. Install uowgen=={rendered} to sync, or bring the project "
+            "to this version's template first (`uowgen update`, in a later release)"
+        )
+
+
+def _check_no_open_conflicts(project: Project) -> None:
+    left = open_conflicts(project)
+    if left:
+        raise UowgenError(
+            "resolve the conflicts of the last sync first (then delete "
+            f"{CONFLICTS_FILE}):\n" + "\n".join(f"  {place}" for place in left)
+        )
+
+
+def describe(plan: SyncPlan) -> list[str]:
+    """One line per file the sync creates, merges, deletes or keeps."""
+    verbs = {
+        "create": "created",
+        "update": "updated",
+        "merge": "merged",
+        "conflict": "CONFLICT",
+        "delete": "deleted",
+        "keep_edited": "kept (edited; no longer generated)",
+        "keep_deleted": "not restored (you deleted it)",
+    }
+    lines = [f"  {verbs[c.action]:<10} {c.path}" for c in plan.merge.changes]
+    if plan.migration is not None:
+        lines.append(f"  {'migration':<10} {plan.migration[0]}")
+    return lines
+
+
+def check_clean(plan: SyncPlan, *, allow_dirty: bool) -> None:
+    """Refuse to overwrite uncommitted work, so `git checkout .` undoes a sync.
+
+    Raises:
+        UowgenError: git reports changes in files the sync would write.
+    """
+    if plan.dirty and not allow_dirty:
+        listed = "\n".join(f"  {path}" for path in plan.dirty)
+        raise UowgenError(
+            "these files have uncommitted changes and the sync would write them:\n"
+            f"{listed}\ncommit or stash them first (or pass --allow-dirty), so that "
+            "`git checkout .` can undo the sync"
+        )
+
+
+def pretend_diff(plan: SyncPlan) -> str:
+    """What applying `plan` would change, as a unified diff."""
+    parts = []
+    if plan.spec is not None:
+        old = plan.project.spec_path.read_text(encoding="utf-8")
+        parts.append(_text_diff(SPEC_FILE, old, plan.spec.decode()))
+    parts.append(diff_plan(plan.merge))
+    if plan.migration is not None:
+        parts.append(_text_diff(plan.migration[0], "", plan.migration[1]))
+    return "".join(parts)
+
+
+def _text_diff(path: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{path}" if old else "/dev/null",
+        tofile=f"b/{path}",
+    )
+    return "".join(lines)
