@@ -1,4 +1,9 @@
-"""How long `uowgen new` takes for specs of 1 to 30 models (ruff formatting included).
+"""How long `uowgen new`, `add-model` and `sync` take on projects of 1 to 30 models.
+
+`new` renders and formats the project; `add-model` edits uowgen.yml, renders the
+template twice (the last spec and the new one), merges the new render into the
+project and writes a migration; `sync` does the same after a hand edit of uowgen.yml
+(a field added to the last model). Ruff formatting is included everywhere.
 
 Run: .venv/bin/python benchmarks/render_speed.py
 Prints a table and writes benchmarks/render_speed.json.
@@ -12,10 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from uowgen import generate, parse_spec
+from uowgen._cli import app
 from uowgen._spec import FIELD_TYPES
 
 # Every type that needs no options; enums and refs are added per model below.
@@ -39,31 +48,51 @@ def spec_with(models: int) -> dict[str, Any]:
     return {"project_name": f"Bench {models}", "models": result}
 
 
+def timed(action: Callable[..., object], *args: Any) -> float:
+    started = time.perf_counter()
+    action(*args)
+    return time.perf_counter() - started
+
+
+def invoke(*args: str) -> None:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
 def main() -> None:
     rows = []
     for count in (1, 10, 30):
         spec = parse_spec(spec_with(count))
-        times = []
+        new, add, sync = [], [], []
         for _ in range(RUNS):
             with tempfile.TemporaryDirectory() as scratch:
-                started = time.perf_counter()
-                generate(spec, Path(scratch) / "app")
-                times.append(time.perf_counter() - started)
-                files = sum(
-                    1 for p in (Path(scratch) / "app").rglob("*") if p.is_file()
+                project = Path(scratch) / "app"
+                new.append(timed(generate, spec, project))
+                files = sum(1 for p in project.rglob("*") if p.is_file())
+                add.append(
+                    timed(invoke, "add-model", "Extra", "label:str", "-p", str(project))
                 )
+                spec_file = project / "uowgen.yml"
+                spec_file.write_text(
+                    spec_file.read_text()
+                    + "      - {name: note, type: text, optional: true}\n"
+                )
+                sync.append(timed(invoke, "sync", "-p", str(project)))
         rows.append(
             {
                 "models": count,
                 "files": files,
-                "median_s": statistics.median(times),
-                "max_s": max(times),
+                "new_median_s": statistics.median(new),
+                "add_model_median_s": statistics.median(add),
+                "sync_median_s": statistics.median(sync),
+                "max_s": max(new + add + sync),
             }
         )
-    print(f"{'models':>6} {'files':>6} {'median s':>9} {'max s':>7}")
+    print(f"{'models':>6} {'files':>6} {'new s':>7} {'add-model s':>12} {'sync s':>7}")
     for row in rows:
         print(
-            f"{row['models']:>6} {row['files']:>6} {row['median_s']:>9.2f} {row['max_s']:>7.2f}"
+            f"{row['models']:>6} {row['files']:>6} {row['new_median_s']:>7.2f} "
+            f"{row['add_model_median_s']:>12.2f} {row['sync_median_s']:>7.2f}"
         )
     out = Path(__file__).with_name("render_speed.json")
     out.write_text(

@@ -14,10 +14,10 @@ import yaml
 from uowgen import _spec_edit as spec_edit
 from uowgen._engine import generate
 from uowgen._migrate import Renames
-from uowgen._project import SPEC_FILE, Project, find_project
+from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, find_project
 from uowgen._shorthand import HELP as SHORTHAND_HELP
 from uowgen._shorthand import parse_field, parse_fields
-from uowgen._spec import load_spec
+from uowgen._spec import ProjectSpec, load_spec, parse_spec, spec_problems
 from uowgen._sync import (
     CONFLICTS_FILE,
     apply_sync,
@@ -80,8 +80,14 @@ def new(
                 "pass --spec FILE to render a spec, or --defaults to take the "
                 "default answers"
             )
-        project_spec = load_spec(spec) if spec is not None else None
-        made = generate(project_spec, dst, overwrite=overwrite, interactive=interactive)
+        _refuse_overwriting_a_project(dst, overwrite=overwrite)
+        if spec is not None:
+            project_spec: ProjectSpec | None = load_spec(spec)
+        elif interactive:
+            project_spec = _ask_spec()
+        else:
+            project_spec = None  # copier's defaults
+        made = generate(project_spec, dst, overwrite=overwrite)
     files = sum(1 for path in made.rglob("*") if path.is_file())
     models = len(load_spec(made / "uowgen.yml").models)  # the spec the project keeps
     typer.secho(
@@ -256,6 +262,52 @@ def rename_field(
         )
 
 
+def _refuse_overwriting_a_project(dst: Path, *, overwrite: bool) -> None:
+    # Rendering over a generated project would leave the modules of models that
+    # are gone, and overwrite the owner's edits: that is what `sync` is for.
+    if overwrite and (dst / SPEC_FILE).is_file() and (dst / ANSWERS_FILE).is_file():
+        raise UowgenError(
+            f"{dst} is a uowgen project: edit its {SPEC_FILE} and run `uowgen sync` "
+            "(your edits are kept, files of removed models deleted), or delete the "
+            "folder to start over"
+        )
+
+
+def _ask_spec() -> ProjectSpec:
+    """Ask for a spec in a terminal: the project, then model by model."""
+    project_name = typer.prompt("Project name", default="My App")
+    typer.echo(
+        "Models: a name (PascalCase), then its fields in shorthand, one a line "
+        "(e.g. email:str:unique, owner:ref:User); an empty name ends.\n"
+        + SHORTHAND_HELP.split("\n\n")[0]
+    )
+    models: list[dict[str, Any]] = []
+    while True:
+        name = typer.prompt("Model name", default="", show_default=False).strip()
+        if not name:
+            if models:
+                break
+            typer.secho("  a project needs at least one model", fg=typer.colors.RED)
+            continue
+        model = {"name": name, "fields": _ask_fields(name)}
+        data = {"project_name": project_name, "models": [*models, model]}
+        # Check each model as it is given, with the validator's own messages; a
+        # ref to a model still to come is fine for now.
+        problems = [
+            problem
+            for problem in spec_problems(data)
+            if "refers to unknown model" not in problem
+        ]
+        if problems:
+            typer.secho(
+                "\n".join(f"  {problem}" for problem in problems), fg=typer.colors.RED
+            )
+            typer.echo(f"  {name} was not added; give it again")
+            continue
+        models.append(model)
+    return parse_spec({"project_name": project_name, "models": models})
+
+
 def _spec_text(project: Project) -> str:
     # The file must be a valid spec before it is changed: the same messages as
     # `uowgen validate`.
@@ -290,7 +342,7 @@ def _ask_fields(model: str) -> list[dict[str, Any]]:
         raise UowgenError(
             f"give the fields of {model} (e.g. name:str:unique), or --from FILE"
         )
-    typer.echo(f"Fields of {model}, in shorthand (an empty line ends):")
+    typer.echo(f"Fields of {model}, in shorthand (an empty line ends them):")
     fields: list[dict[str, Any]] = []
     while True:
         token = typer.prompt("  field", default="", show_default=False).strip()

@@ -8,14 +8,18 @@ end the project's own ruff, mypy --strict and tests pass.
 
 from __future__ import annotations
 
+import asyncio
 import os
-import sqlite3
+import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
@@ -65,18 +69,68 @@ def uowgen(runner: CliRunner, project: Path, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def alembic_upgrade(project: Path, database: Path) -> None:
+def alembic(project: Path, url: str, *args: str) -> None:
     run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        [sys.executable, "-m", "alembic", *args],
         project,
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        DATABASE_URL=url,
         PYTHONPATH=str(project / "src"),
     )
 
 
-def rows(database: Path, table: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(database) as connection:
-        return connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+def alembic_upgrade(project: Path, database: Path) -> None:
+    alembic(project, f"sqlite+aiosqlite:///{database}", "upgrade", "head")
+
+
+def execute(url: str, *statements: str) -> list[list[tuple[object, ...]]]:
+    """Run SQL statements on a database; the rows each returned."""
+
+    async def go() -> list[list[tuple[object, ...]]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                results = []
+                for statement in statements:
+                    result = await connection.execute(text(statement))
+                    results.append(
+                        [tuple(r) for r in result.all()] if result.returns_rows else []
+                    )
+                return results
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def rows(database: Path | str, table: str) -> list[tuple[object, ...]]:
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+    return execute(url, f"SELECT * FROM {table} ORDER BY id")[0]
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a new database on the throwaway
+    PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    name = f"sync_{secrets.token_hex(4)}"
+    execute_autocommit(server, f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    execute_autocommit(server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def execute_autocommit(url: str, statement: str) -> None:
+    async def go() -> None:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
 
 
 @pytest.fixture
@@ -97,19 +151,16 @@ def project(tmp_path: Path) -> Iterator[Path]:
     yield root
 
 
-def seed_rows(database: Path) -> None:
-    with sqlite3.connect(database) as db:
-        db.execute(
-            "INSERT INTO user_types (code, name, version) VALUES ('s', 'Student', 1)"
-        )
-        db.execute(
-            "INSERT INTO users (email, first_name, is_active, type_id, version) "
-            "VALUES ('ada@example.com', 'Ada', 1, 1, 1)"
-        )
-        db.execute(
-            "INSERT INTO vocabulary_sets (title, level, words, owner_id, version) "
-            "VALUES ('Basics', 'beginner', '{}', 1, 1)"
-        )
+def seed_rows(url: str) -> None:
+    # Rows in parent and child tables: a batch alter on SQLite must not cascade.
+    execute(
+        url,
+        "INSERT INTO user_types (code, name, version) VALUES ('s', 'Student', 1)",
+        "INSERT INTO users (email, first_name, nickname, is_active, type_id, version)"
+        " VALUES ('ada@example.com', 'Ada', 'ada', TRUE, 1, 1)",
+        "INSERT INTO vocabulary_sets (title, level, words, owner_id, version) "
+        "VALUES ('Basics', 'beginner', '{}', 1, 1)",
+    )
 
 
 def assert_edits_kept(root: Path) -> None:
@@ -118,18 +169,24 @@ def assert_edits_kept(root: Path) -> None:
     assert "db_pool_size: int = 7" in (root / "src/fastbot/settings.py").read_text()
 
 
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 def test_a_project_grows_step_by_step_keeping_rows_and_edits(
-    project: Path, tmp_path: Path
+    project: Path, database_url: str, request: pytest.FixtureRequest
 ) -> None:
     runner = CliRunner()
-    database = tmp_path / "app.db"
-    alembic_upgrade(project, database)
-    seed_rows(database)
-    before = {t: rows(database, t) for t in ("user_types", "users", "vocabulary_sets")}
+    alembic(project, database_url, "upgrade", "head")
+    seed_rows(database_url)
+    tables = ("user_types", "users", "vocabulary_sets")
+    before = {table: rows(database_url, table) for table in tables}
 
     # A model referenced by the next one, then one referencing it and a user.
     out = uowgen(runner, project, "add-model", "Topic", "title:str:unique")
     assert "created" in out and "migration" in out and "alembic upgrade head" in out
+    alembic(project, database_url, "upgrade", "head")
     uowgen(
         runner,
         project,
@@ -140,7 +197,7 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
         "author:ref:User:cascade",
         "--allow-dirty",
     )
-    alembic_upgrade(project, database)
+    alembic(project, database_url, "upgrade", "head")
     assert_edits_kept(project)
     # A required field with a default and an optional one on an existing model.
     uowgen(
@@ -152,32 +209,28 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
         "phone:str?",
         "--allow-dirty",
     )
-    alembic_upgrade(project, database)
-    users = rows(database, "users")
-    assert len(users) == 1 and 0 in users[0], users
-    # Rename keeps the column's data.
+    alembic(project, database_url, "upgrade", "head")
+    # Existing rows got the default.
+    assert execute(database_url, "SELECT score, phone FROM users")[0] == [(0, None)]
+    # A rename keeps the column's data.
     uowgen(
         runner, project, "rename-field", "User", "nickname", "handle", "--allow-dirty"
     )
-    alembic_upgrade(project, database)
+    alembic(project, database_url, "upgrade", "head")
+    assert execute(database_url, "SELECT handle FROM users")[0] == [("ada",)]
     # Remove a model nothing references.
     uowgen(runner, project, "remove-model", "Lesson", "--allow-dirty")
-    alembic_upgrade(project, database)
+    alembic(project, database_url, "upgrade", "head")
 
     assert_edits_kept(project)
     for table, old in before.items():
-        assert len(rows(database, table)) == len(old), table
+        assert len(rows(database_url, table)) == len(old), table
     assert not (project / "src/fastbot/models/lesson.py").exists()
     assert (project / "src/fastbot/models/topic.py").exists()
     registry = (project / "src/fastbot/repositories/registry.py").read_text()
     assert "TopicRepository" in registry and "LessonRepository" not in registry
-    run(
-        [sys.executable, "-m", "alembic", "check"],
-        project,
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        PYTHONPATH=str(project / "src"),
-    )
-    # The grown project passes its own checks and tests.
+    alembic(project, database_url, "check")
+    # The grown project passes its own checks and tests, on this database's kind.
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
     run([sys.executable, "-m", "ruff", "format", "--no-cache", "--check", "."], project)
     run(
@@ -193,7 +246,12 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
         ],
         project,
     )
-    out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    env = {}
+    if database_url.startswith("postgresql"):
+        env["TEST_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    out = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, **env
+    )
     assert " passed" in out and " failed" not in out
 
 
@@ -274,3 +332,69 @@ def test_outside_a_project_exits_2(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "not inside a uowgen project" in result.output
+
+
+def test_another_uowgen_version_is_refused(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    answers.write_text(
+        answers.read_text().replace("_uowgen_version: ", "_uowgen_version: 0.0.")
+    )
+    git(project, "commit", "-qam", "pretend an older render")
+
+    out = uowgen(CliRunner(), project, "add-field", "User", "score:int=0", code=2)
+
+    assert "was rendered by uowgen 0.0." in out and "Install uowgen==" in out
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_new_overwrite_refuses_a_generated_project(project: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "new",
+            str(project),
+            "--spec",
+            str(REPO / "examples/minimal.yml"),
+            "--overwrite",
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "uowgen sync" in result.output
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_project_made_by_plain_copier_grows_too(tmp_path: Path) -> None:
+    template = tmp_path / "template"
+    template.mkdir()
+    shutil.copy2(REPO / "copier.yml", template / "copier.yml")
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("template", "extensions"):
+        shutil.copytree(REPO / name, template / name, ignore=ignored)
+    shutil.copytree(REPO / "src", template / "src", ignore=ignored)
+    spec = tmp_path / "models.yml"
+    shutil.copy2(REPO / "examples/minimal.yml", spec)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data-file",
+            str(spec),
+            str(template),
+            str(tmp_path / "notes"),
+        ],
+        tmp_path,
+    )
+    root = tmp_path / "notes"
+    database = tmp_path / "notes.db"
+    alembic_upgrade(root, database)
+
+    uowgen(CliRunner(), root, "add-field", "Note", "title:str=untitled")
+
+    alembic_upgrade(root, database)
+    assert "title" in (root / "src/notes/models/note.py").read_text()
+    assert len(list((root / "migrations/versions").glob("0002_*.py"))) == 1
