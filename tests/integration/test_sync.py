@@ -398,3 +398,48 @@ def test_a_project_made_by_plain_copier_grows_too(tmp_path: Path) -> None:
     alembic_upgrade(root, database)
     assert "title" in (root / "src/notes/models/note.py").read_text()
     assert len(list((root / "migrations/versions").glob("0002_*.py"))) == 1
+
+
+def test_plain_copier_update_never_rewrites_the_applied_initial_migration(
+    tmp_path: Path,
+) -> None:
+    template = tmp_path / "template"
+    template.mkdir()
+    shutil.copy2(REPO / "copier.yml", template / "copier.yml")
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("template", "extensions", "src"):
+        shutil.copytree(REPO / name, template / name, ignore=ignored)
+    git(template, "init", "-q")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v1")
+    git(template, "tag", "v1")
+    copier = [sys.executable, "-m", "copier"]
+    run(
+        [
+            *copier,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data-file",
+            str(REPO / "examples/minimal.yml"),
+            str(template),
+            "notes",
+        ],
+        tmp_path,
+    )
+    root = tmp_path / "notes"
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "generated")
+    initial = (root / "migrations/versions/0001_initial.py").read_bytes()
+    more = tmp_path / "more.yml"
+    more.write_text(
+        "models:\n"
+        "  - {name: Note, fields: [{name: body, type: text}]}\n"
+        "  - {name: Tag, fields: [{name: label, type: str}]}\n"
+    )
+
+    run([*copier, "update", "--trust", "--defaults", "--data-file", str(more)], root)
+
+    assert (root / "src/notes/models/tag.py").is_file()
+    assert (root / "migrations/versions/0001_initial.py").read_bytes() == initial
