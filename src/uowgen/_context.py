@@ -7,7 +7,6 @@ Spec values reach generated code only as `repr()` literals.
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import json
 import re
@@ -17,7 +16,14 @@ from typing import Any
 import yaml
 
 from uowgen import _naming
-from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, related_name
+from uowgen._spec import (
+    FieldSpec,
+    ModelSpec,
+    ProjectSpec,
+    date_default,
+    datetime_default,
+    related_name,
+)
 
 _DECIMAL_DEFAULTS = (12, 2)
 # A `str` without `max_length` still gets a bound: VARCHAR(255), checked on input.
@@ -401,16 +407,10 @@ def _default_literal(model: ModelSpec, field: FieldSpec) -> str | None:
         whole = text.lstrip("-").isdigit() and text != "-0"
         return f"Decimal({int(text) if whole else _py_str(text)})"
     if kind == "date":
-        parsed = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+        parsed = date_default(value)
         return f"date({parsed.year}, {parsed.month}, {parsed.day})"
     if kind == "datetime":
-        moment = (
-            value
-            if isinstance(value, dt.datetime)
-            else dt.datetime.fromisoformat(value)
-        )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
+        moment = datetime_default(value)
         return f"datetime.fromisoformat({_py_str(moment.isoformat())})"
     if kind == "uuid":
         return f"UUID({_py_str(str(value))})"

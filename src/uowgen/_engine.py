@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,16 @@ def render_tree(spec: ProjectSpec) -> dict[str, bytes]:
             for path in sorted(staged.rglob("*"))
             if path.is_file()
         }
+
+
+def render_trees(*specs: ProjectSpec) -> list[dict[str, bytes]]:
+    """`render_tree` of each spec, in parallel processes (a render is CPU-bound)."""
+    if len(specs) < 2:
+        return [render_tree(spec) for spec in specs]
+    # "spawn": a fresh interpreter, safe whatever threads the caller has started.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(specs), mp_context=context) as pool:
+        return list(pool.map(render_tree, specs))
 
 
 def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> None:

@@ -46,7 +46,13 @@ from uowgen._context import (
     DEFAULT_STR_LENGTH,
     _dependency_order,
 )
-from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec
+from uowgen._spec import (
+    FieldSpec,
+    ModelSpec,
+    ProjectSpec,
+    date_default,
+    datetime_default,
+)
 from uowgen.errors import UowgenError
 
 # The same as NAMING_CONVENTION in the template's models/base.py: the names the
@@ -464,16 +470,9 @@ def _default(spec_field: FieldSpec) -> _Value | None:
         number = decimal.Decimal(str(value))
         return _Value(f"decimal.Decimal({str(number)!r})", shown, _IMPORTS["decimal"])
     if kind == "date":
-        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-        return _Value(_date_code(day), shown, _IMPORTS["datetime"])
+        return _Value(_date_code(date_default(value)), shown, _IMPORTS["datetime"])
     if kind == "datetime":
-        moment = (
-            value
-            if isinstance(value, dt.datetime)
-            else dt.datetime.fromisoformat(value)
-        )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
+        moment = datetime_default(value)
         return _Value(_moment_code(moment), shown, _IMPORTS["datetime"])
     if kind == "uuid":
         code = f"uuid.UUID({str(uuid.UUID(str(value)))!r})"

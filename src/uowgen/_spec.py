@@ -188,6 +188,21 @@ class ProjectSpec(_Strict):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
+def date_default(value: object) -> dt.date:
+    """A date field's (validated) default as a date: YAML gives a date or a string."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def datetime_default(value: object) -> dt.datetime:
+    """A datetime field's (validated) default as an aware datetime (naive means UTC)."""
+    moment = (
+        value
+        if isinstance(value, dt.datetime)
+        else dt.datetime.fromisoformat(str(value))
+    )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def load_spec(path: Path) -> ProjectSpec:
     """Read and validate the spec at `path`.
 

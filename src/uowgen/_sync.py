@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from uowgen._engine import render_tree
+from uowgen._engine import render_trees
 from uowgen._merge import (
     MergePlan,
     apply_plan,
@@ -81,8 +81,8 @@ def plan_sync(
     old = project.rendered_spec()
     if new == old and spec_text is None:
         return None
-    base = {p: c for p, c in render_tree(old).items() if not _merged_by_hand(p)}
-    rendered = render_tree(new)
+    old_render, rendered = render_trees(old, new)
+    base = {p: c for p, c in old_render.items() if not _merged_by_hand(p)}
     theirs = {p: c for p, c in rendered.items() if not _merged_by_hand(p)}
     merge = plan_merge(base=base, theirs=theirs, ours=project.root)
     revision = plan_revision(old, new, renames=renames)

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import REPO, copy_template
 from uowgen._cli import app
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
 # Only the venv on PATH: copier, its tasks' python and ruff come from there.
 ENV = {"PATH": str(Path(sys.executable).parent), "PYTHONDONTWRITEBYTECODE": "1"}
 PLACEHOLDER = "<path-or-git-url-of-this-repo>"
@@ -29,13 +28,7 @@ PLACEHOLDER = "<path-or-git-url-of-this-repo>"
 @pytest.fixture(scope="module")
 def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template as plain files, outside any git repository."""
-    root = tmp_path_factory.mktemp("template") / "uowgen"
-    root.mkdir()
-    shutil.copy2(REPO / "copier.yml", root / "copier.yml")
-    for name in ("template", "extensions"):
-        shutil.copytree(REPO / name, root / name, ignore=IGNORED)
-    shutil.copytree(REPO / "src" / "uowgen", root / "src" / "uowgen", ignore=IGNORED)
-    return root
+    return copy_template(tmp_path_factory.mktemp("template") / "uowgen")
 
 
 def copier_copy(

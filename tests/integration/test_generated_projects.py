@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EDGE_SPECS, EXAMPLES
+from tests.helpers import run
 from uowgen import generate, load_spec
 
 pytestmark = pytest.mark.slow
-
-
-def run(command: list[str], cwd: Path, **env: str) -> str:
-    """Run a tool of the dev environment in the project; fail with its output."""
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-        timeout=600,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
-    )
-    return result.stdout
 
 
 SPECS = EXAMPLES + EDGE_SPECS

@@ -28,6 +28,7 @@ import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import EDGE_SPECS, REPO
+from tests.helpers import run
 from uowgen import generate, parse_spec
 from uowgen._migrate import Renames, plan_revision, write_revision
 
@@ -38,22 +39,6 @@ FASTBOT: dict[str, Any] = yaml.safe_load(
 )
 Rows = list[tuple[Any, ...]]
 Statement = str | tuple[str, dict[str, Any]]
-
-
-def run(command: list[str], cwd: Path, **env: str) -> str:
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-        timeout=600,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
-    )
-    return result.stdout + result.stderr
 
 
 def alembic(project: Path, url: str, *args: str) -> str:

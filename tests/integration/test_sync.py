@@ -9,10 +9,8 @@ end the project's own ruff, mypy --strict and tests pass.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
+from tests.helpers import copy_template, run
 from uowgen import generate, load_spec
 from uowgen._cli import app
 
@@ -43,20 +42,6 @@ EDITS = {
     "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
     "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
 }
-
-
-def run(command: list[str], cwd: Path, **env: str) -> str:
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-        timeout=600,
-    )
-    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def git(project: Path, *args: str) -> str:
@@ -365,13 +350,7 @@ def test_new_overwrite_refuses_a_generated_project(project: Path) -> None:
 
 
 def test_a_project_made_by_plain_copier_grows_too(tmp_path: Path) -> None:
-    template = tmp_path / "template"
-    template.mkdir()
-    shutil.copy2(REPO / "copier.yml", template / "copier.yml")
-    ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("template", "extensions"):
-        shutil.copytree(REPO / name, template / name, ignore=ignored)
-    shutil.copytree(REPO / "src", template / "src", ignore=ignored)
+    template = copy_template(tmp_path / "template")
     spec = tmp_path / "models.yml"
     shutil.copy2(REPO / "examples/minimal.yml", spec)
     run(
@@ -403,12 +382,7 @@ def test_a_project_made_by_plain_copier_grows_too(tmp_path: Path) -> None:
 def test_plain_copier_update_never_rewrites_the_applied_initial_migration(
     tmp_path: Path,
 ) -> None:
-    template = tmp_path / "template"
-    template.mkdir()
-    shutil.copy2(REPO / "copier.yml", template / "copier.yml")
-    ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("template", "extensions", "src"):
-        shutil.copytree(REPO / name, template / name, ignore=ignored)
+    template = copy_template(tmp_path / "template")
     git(template, "init", "-q")
     git(template, "add", "-A")
     git(template, "commit", "-qm", "v1")

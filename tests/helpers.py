@@ -1,0 +1,43 @@
+"""Helpers shared by uowgen's tests: run a tool, copy the template out of git."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
+
+
+def run(command: list[str], cwd: Path, **env: str) -> str:
+    """Run a tool of the dev environment in `cwd`; fail with its output.
+
+    Returns what it printed (stdout, then stderr).
+    """
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        timeout=600,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout + result.stderr
+
+
+def copy_template(root: Path) -> Path:
+    """The template (copier.yml, template/, extensions/, src/) as plain files in
+    `root`: copier renders a template inside git from its last commit, and the
+    tests must render the working tree."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "copier.yml", root / "copier.yml")
+    for name in ("template", "extensions"):
+        shutil.copytree(REPO / name, root / name, ignore=_IGNORED)
+    shutil.copytree(REPO / "src" / "uowgen", root / "src" / "uowgen", ignore=_IGNORED)
+    return root
