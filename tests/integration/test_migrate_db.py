@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -427,59 +426,6 @@ def test_the_projects_own_migration_test_passes_with_the_revision(
         **env,
     )
     assert " passed" in out
-
-
-# The env.py change this module recommends: migrate SQLite with foreign keys off, so
-# a revision's guard has nothing to switch (and the migration stays one transaction).
-ENV_FOREIGN_KEYS_OFF = textwrap.dedent(
-    """
-    def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
-        # Batch operations copy tables on SQLite; with foreign keys on, dropping
-        # the old copy would run ON DELETE on the rows pointing at it.
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=OFF")
-        cursor.close()
-
-
-    async def run_migrations_online() -> None:
-        \"\"\"Migrate through the same engine settings the application uses.\"\"\"
-        engine = create_engine(get_settings())
-        if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _foreign_keys_off)
-    """
-)
-
-
-def test_the_revision_runs_where_env_py_turns_foreign_keys_off(
-    old_project: Path, new_project: Migrated, tmp_path: Path
-) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(new_project.path, project)
-    env_py = project / "migrations" / "env.py"
-    text = env_py.read_text()
-    head = (
-        'async def run_migrations_online() -> None:\n    """Migrate through the '
-        'same engine settings the application uses."""\n'
-        "    engine = create_engine(get_settings())\n"
-    )
-    assert head in text
-    text = text.replace(head, ENV_FOREIGN_KEYS_OFF.lstrip("\n"))
-    text = text.replace(
-        "import asyncio\n", "import asyncio\nfrom typing import Any\n"
-    ).replace(
-        "from sqlalchemy.engine import Connection\n",
-        "from sqlalchemy import event\nfrom sqlalchemy.engine import Connection\n",
-    )
-    env_py.write_text(text)
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
-    alembic(old_project, url, "upgrade", "head")
-    sql(url, *OLD_ROWS)
-    alembic(project, url, "upgrade", "head")
-    new_project.scenario.after_upgrade(url)
-    assert "No new upgrade operations detected" in alembic(project, url, "check")
-    alembic(project, url, "downgrade", "-1")
-    new_project.scenario.after_downgrade(url)
 
 
 # --- the metadata mirrors the models ----------------------------------------------------
