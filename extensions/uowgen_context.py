@@ -25,8 +25,6 @@ from uowgen._spec import parse_spec, spec_problems
 from uowgen._version import __version__
 from uowgen.errors import SpecError
 
-_cache: dict[str, dict[str, Any]] = {}
-
 
 def _spec_data(models: Any, project_name: Any, package_name: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"project_name": project_name, "models": models}
@@ -71,18 +69,32 @@ class UowgenContext(ContextHook):
         environment.filters["uowgen_check_models"] = check_models
         environment.filters["uowgen_check_project_name"] = check_project_name
         environment.filters["uowgen_check_package_name"] = check_package_name
+        # One render calls the hook for every file and every file name (about a
+        # thousand times for 30 models) with the same answers: derive them once per
+        # environment, which copier makes anew for each render, so nothing carries
+        # over from one render (or template version) to the next.
+        self._answers: tuple[Any, Any, Any] | None = None
+        self._derived: dict[str, Any] = {}
+        self._keyed: dict[str, dict[str, Any]] = {}
 
     def hook(self, context: dict[str, Any]) -> None:
         if "models" not in context or "project_name" not in context:
             return
-        data = _spec_data(
-            context["models"], context["project_name"], context.get("package_name")
+        answers = (
+            context["models"],
+            context["project_name"],
+            context.get("package_name"),
         )
-        key = json.dumps(data, sort_keys=True, default=str)
-        if key not in _cache:
-            try:
-                spec = parse_spec(data, source="copier answers")
-            except SpecError as exc:
-                raise ValueError(exc.message) from exc
-            _cache[key] = build_context(spec)
-        context.update(_cache[key], uowgen_version=__version__)
+        if self._answers is None or any(
+            new is not old for new, old in zip(answers, self._answers, strict=True)
+        ):
+            data = _spec_data(*answers)
+            key = json.dumps(data, sort_keys=True, default=str)
+            if key not in self._keyed:
+                try:
+                    spec = parse_spec(data, source="copier answers")
+                except SpecError as exc:
+                    raise ValueError(exc.message) from exc
+                self._keyed[key] = build_context(spec)
+            self._answers, self._derived = answers, self._keyed[key]
+        context.update(self._derived, uowgen_version=__version__)
