@@ -262,6 +262,31 @@ def rename_field(
         )
 
 
+@app.command("rename-model")
+def rename_model(
+    old: Annotated[str, typer.Argument(help="The model's current name.")],
+    new: Annotated[str, typer.Argument(help="Its new name.")],
+    project: ProjectOption = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Rename a model and sync: its table is renamed with its rows, refs follow.
+
+    Its files move to their new names with your edits in them. Editing the name
+    in uowgen.yml by hand would drop the table and create another.
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        text = spec_edit.rename_model(_spec_text(found), old, new)
+        _sync(
+            found,
+            spec_text=text,
+            renames=Renames(models={new: old}),
+            pretend=pretend,
+            allow_dirty=allow_dirty,
+        )
+
+
 def _refuse_overwriting_a_project(dst: Path, *, overwrite: bool) -> None:
     # Rendering over a generated project would leave the modules of models that
     # are gone, and overwrite the owner's edits: that is what `sync` is for.

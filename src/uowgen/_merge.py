@@ -140,7 +140,11 @@ class MergeResult:
 
 
 def plan_merge(
-    *, base: Mapping[str, bytes], theirs: Mapping[str, bytes], ours: Path
+    *,
+    base: Mapping[str, bytes],
+    theirs: Mapping[str, bytes],
+    ours: Path,
+    moves: Mapping[str, str] | None = None,
 ) -> MergePlan:
     """Decide how to merge the new render THEIRS into the user's project OURS.
 
@@ -163,6 +167,10 @@ def plan_merge(
         base: The render the project was last generated from, {path: content}.
         theirs: The new render, {path: content}.
         ours: The root of the user's project.
+        moves: Files the new render generates under another name (a renamed
+            model), {new path: old path}. The user's file at the old path is merged
+            as if it were at the new path: the result goes there, with the user's
+            edits, and the old path is removed.
 
     Returns:
         The plan, for `apply_plan` and `diff_plan`.
@@ -174,9 +182,20 @@ def plan_merge(
             project (a bug in the renderer, not something the user can fix).
     """
     _require_folder(ours)
+    moves = dict(moves or {})
+    base = dict(base)
+    for new, old in moves.items():
+        _check_relative(new)
+        _check_relative(old)
+        if new not in theirs or old not in base or new in base:
+            raise ValueError(f"cannot move {old} to {new}: not a renamed render")
+        base[new] = base.pop(old)
     changes: list[FileChange] = []
     for path in sorted(base.keys() | theirs.keys()):
         _check_relative(path)
+        if path in moves:
+            changes.extend(_plan_moved(path, moves[path], base, theirs, ours))
+            continue
         found = _look(ours, path)
         if path not in theirs:
             change = _plan_removed(path, base[path], found)
@@ -186,7 +205,43 @@ def plan_merge(
             change = _plan_kept(path, base[path], theirs[path], found)
         if change is not None:
             changes.append(change)
-    return MergePlan(changes=tuple(changes))
+    return MergePlan(changes=tuple(sorted(changes, key=lambda c: c.path)))
+
+
+def _plan_moved(
+    new: str,
+    old: str,
+    base: Mapping[str, bytes],
+    theirs: Mapping[str, bytes],
+    ours: Path,
+) -> list[FileChange]:
+    """Merge the user's file at `old` into the render at `new`, and remove `old`."""
+    there = _look(ours, new)
+    if there.content is not None or there.odd:
+        return [
+            FileChange(
+                new,
+                "conflict",
+                note=f"{new} exists already: move your {old} there by hand",
+            )
+        ]
+    found = _look(ours, old)
+    if found.odd:
+        return [FileChange(new, "conflict", note=f"{old}: {found.odd}")]
+    if found.content is None:
+        # Deleted by the user: it stays deleted under its new name too.
+        return [FileChange(new, "keep_deleted")]
+    change = _plan_kept(new, base[new], theirs[new], found)
+    if change is None:  # the user's file as it is, under its new name
+        change = FileChange(new, "merge", new=found.content)
+    elif change.new is None:  # a conflict that cannot be written: keep it where it is
+        return [change]
+    # `old` in a change is what its own path holds now: nothing at the new path.
+    moved = FileChange(
+        new, change.action, old=None, new=change.new, note=f"moved from {old}"
+    )
+    removed = FileChange(old, "delete", old=found.content, note=f"moved to {new}")
+    return [moved, removed]
 
 
 def apply_plan(plan: MergePlan, ours: Path) -> None:

@@ -115,6 +115,33 @@ def rename_field(text: str, model_name: str, old: str, new: str) -> str:
     return _edit(text, change)
 
 
+def rename_model(text: str, old: str, new: str) -> str:
+    """Rename a model, and the refs of every model that point at it.
+
+    Raises:
+        UowgenError: no such model, or the new name is taken.
+    """
+
+    def change(data: Any) -> None:
+        models = _models(data)
+        model = _model(models, old)
+        if _find(models, new) is not None:
+            raise UowgenError(f"model {new!r} already exists in uowgen.yml")
+        model["name"] = new
+        fields = [
+            field
+            for other in models
+            if isinstance(other, dict)
+            for field in other.get("fields") or []
+            if isinstance(field, dict)
+        ]
+        for field in fields:
+            if field.get("type") == "ref" and field.get("to") == old:
+                field["to"] = new
+
+    return _edit(text, change)
+
+
 def _edit(text: str, change: Callable[[Any], None]) -> str:
     body, closing = _split_closing_comments(text)
     yaml = YAML()  # round-trip mode

@@ -10,6 +10,7 @@ and applies nothing, so the two cannot disagree.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -22,6 +23,7 @@ from uowgen._merge import (
     plan_merge,
 )
 from uowgen._migrate import Renames, plan_revision, revision_file
+from uowgen._naming import snake
 from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, uncommitted
 from uowgen._spec import ProjectSpec, parse_spec_text
 from uowgen._version import __version__
@@ -84,7 +86,8 @@ def plan_sync(
     old_render, rendered = render_trees(old, new)
     base = {p: c for p, c in old_render.items() if not _merged_by_hand(p)}
     theirs = {p: c for p, c in rendered.items() if not _merged_by_hand(p)}
-    merge = plan_merge(base=base, theirs=theirs, ours=project.root)
+    moves = _moves(base, theirs, renames)
+    merge = plan_merge(base=base, theirs=theirs, ours=project.root, moves=moves)
     revision = plan_revision(old, new, renames=renames)
     migration = None
     if revision is not None:
@@ -108,6 +111,22 @@ def plan_sync(
         migration=migration,
         dirty=uncommitted(project.root, sorted(written)),
     )
+
+
+def _moves(
+    base: dict[str, bytes], theirs: dict[str, bytes], renames: Renames | None
+) -> dict[str, str]:
+    """The files of renamed models: {new path: old path}, so edits move along."""
+    moves: dict[str, str] = {}
+    for new_name, old_name in (renames.models if renames else {}).items():
+        old, new = snake(old_name), snake(new_name)
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(old)}(?=(_api)?\.py$)")
+        for path in base.keys() - theirs.keys():
+            folder, _, name = path.rpartition("/")
+            moved = f"{folder}/{pattern.sub(new, name)}" if folder else name
+            if moved != path and moved in theirs and moved not in base:
+                moves[moved] = path
+    return moves
 
 
 def apply_sync(plan: SyncPlan) -> None:
@@ -183,7 +202,14 @@ def describe(plan: SyncPlan) -> list[str]:
         "keep_edited": "kept (edited; no longer generated)",
         "keep_deleted": "not restored (you deleted it)",
     }
-    lines = [f"  {verbs[c.action]:<10} {c.path}" for c in plan.merge.changes]
+    lines = []
+    for change in plan.merge.changes:
+        if change.note.startswith("moved to "):
+            continue  # said on the line of the file it moved to
+        line = f"  {verbs[change.action]:<10} {change.path}"
+        if change.note.startswith("moved from "):
+            line += f" ({change.note})"
+        lines.append(line)
     if plan.migration is not None:
         lines.append(f"  {'migration':<10} {plan.migration[0]}")
     return lines

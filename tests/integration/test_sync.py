@@ -417,3 +417,52 @@ def test_plain_copier_update_never_rewrites_the_applied_initial_migration(
 
     assert (root / "src/notes/models/tag.py").is_file()
     assert (root / "migrations/versions/0001_initial.py").read_bytes() == initial
+
+
+def test_rename_model_moves_its_files_with_the_edits_and_keeps_its_rows(
+    project: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "app.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    alembic(project, url, "upgrade", "head")
+    seed_rows(url)
+    execute(
+        url,
+        "INSERT INTO language_pairs (source, target, user_id, version) "
+        "VALUES ('en', 'fr', 1, 1)",
+    )
+    repository = project / "src/fastbot/repositories/language_pair.py"
+    repository.write_text(
+        repository.read_text().replace(
+            "from sqlalchemy.orm import selectinload\n",
+            "# Mine: pairs are per user.\nfrom sqlalchemy.orm import selectinload\n",
+        )
+    )
+    git(project, "commit", "-qam", "a note in the repository")
+
+    out = uowgen(CliRunner(), project, "rename-model", "LanguagePair", "LangPair")
+
+    assert "moved from src/fastbot/repositories/language_pair.py" in out
+    assert not repository.exists()
+    moved = project / "src/fastbot/repositories/lang_pair.py"
+    assert "# Mine: pairs are per user." in moved.read_text()
+    assert "class LangPairRepository" in moved.read_text()
+    alembic(project, url, "upgrade", "head")
+    assert execute(url, "SELECT source, target FROM lang_pairs")[0] == [("en", "fr")]
+    alembic(project, url, "check")
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            "/dev/null",
+            "src",
+            "tests",
+        ],
+        project,
+    )
+    out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert " passed" in out and " failed" not in out

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from uowgen._spec import parse_spec_text
-from uowgen._spec_edit import add_fields, add_model, remove_model, rename_field
+from uowgen._spec_edit import (
+    add_fields,
+    add_model,
+    remove_model,
+    rename_field,
+    rename_model,
+)
 from uowgen.errors import UowgenError
 
 SPEC = """\
@@ -89,3 +95,13 @@ def test_renaming_a_field_changes_only_its_name() -> None:
 def test_impossible_edits_are_refused_with_a_reason(edit: object, message: str) -> None:
     with pytest.raises(UowgenError, match=message):
         edit()  # type: ignore[operator]
+
+
+def test_renaming_a_model_renames_the_refs_to_it() -> None:
+    text = rename_model(SPEC, "Note", "Memo")
+
+    assert text == SPEC.replace("name: Note", "name: Memo").replace(
+        "to: Note", "to: Memo"
+    )
+    with pytest.raises(UowgenError, match="already exists"):
+        rename_model(SPEC, "Note", "Tag")
