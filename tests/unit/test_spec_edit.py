@@ -100,7 +100,7 @@ def test_impossible_edits_are_refused_with_a_reason(edit: object, message: str) 
 def test_renaming_a_model_renames_the_refs_to_it() -> None:
     text = rename_model(SPEC, "Note", "Memo")
 
-    assert text == SPEC.replace("name: Note", "name: Memo").replace(
+    assert text == SPEC.replace("- name: Note\n", "- name: Memo\n").replace(
         "to: Note", "to: Memo"
     )
     with pytest.raises(UowgenError, match="already exists"):
