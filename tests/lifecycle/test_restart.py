@@ -55,10 +55,12 @@ def test_database_restart_answers_503_then_recovers_losing_nothing(
     (result,) = results
 
     statuses = result.statuses()
-    # Every request got an answer, and quickly: a 503 while down, never a hang...
+    # Every request got an answer: a 503 while down, never a hang. A request still
+    # waiting when the client gives up (15 s, beyond the app's own 2 s pool and
+    # connect timeouts) has no status, and fails this. The answer times are the
+    # benchmark's business, not this test's.
     errors = [o.error for o in result.outcomes if o.status is None]
     assert set(statuses) <= {200, 201, 503}, (statuses, errors[:5])
-    assert max(o.elapsed for o in result.outcomes) < 5.0
     down = [o for o in result.outcomes if o.status == 503]
     assert down, "no request saw the database down"
     # The documented error body: a detail, and no input problems.
