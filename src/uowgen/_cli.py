@@ -121,6 +121,9 @@ def validate(
     typer.echo(f"{spec}: valid ({count} model{'s' if count != 1 else ''})")
 
 
+# Help texts go through Rich markup, where `[active,blocked]` would be a style tag.
+SHORTHAND_EPILOG = SHORTHAND_HELP.replace("[", "\\[")
+
 ProjectOption = Annotated[
     Path | None,
     typer.Option(
@@ -158,7 +161,7 @@ FromOption = Annotated[
 ]
 
 
-@app.command(epilog=SHORTHAND_HELP)
+@app.command(epilog=SHORTHAND_EPILOG)
 def sync(
     project: ProjectOption = None,
     pretend: PretendOption = False,
@@ -170,7 +173,7 @@ def sync(
         _sync(found, pretend=pretend, allow_dirty=allow_dirty)
 
 
-@app.command("add-model", epilog=SHORTHAND_HELP)
+@app.command("add-model", epilog=SHORTHAND_EPILOG)
 def add_model(
     name: Annotated[str, typer.Argument(help="The model's name, in PascalCase.")],
     fields: FieldsArgument = None,
@@ -192,7 +195,7 @@ def add_model(
         _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
 
 
-@app.command("add-field", epilog=SHORTHAND_HELP)
+@app.command("add-field", epilog=SHORTHAND_EPILOG)
 def add_field(
     model: Annotated[str, typer.Argument(help="The model to add fields to.")],
     fields: FieldsArgument = None,

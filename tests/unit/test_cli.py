@@ -291,3 +291,15 @@ def test_new_with_defaults_needs_no_terminal(runner: CliRunner, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert load_spec(dst / "uowgen.yml").project_name == "My App"
     assert (dst / "src" / "my_app" / "main.py").is_file()
+
+
+@pytest.mark.parametrize("command", ["add-model", "add-field", "sync"])
+def test_the_field_shorthand_is_documented_in_help_as_written(
+    runner: CliRunner, command: str
+) -> None:
+    # Rich markup would eat `[active,blocked]` as a style tag.
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    assert "status:enum[active,blocked]=active" in result.output
+    assert "'price:decimal(10,2)'" in result.output
