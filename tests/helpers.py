@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,3 +42,22 @@ def copy_template(root: Path) -> Path:
         shutil.copytree(REPO / name, root / name, ignore=_IGNORED)
     shutil.copytree(REPO / "src" / "uowgen", root / "src" / "uowgen", ignore=_IGNORED)
     return root
+
+
+def check_project(project: Path, *paths: str, **env: str) -> str:
+    """A generated project's own checks on `paths` (default: all of it): ruff check,
+    ruff format --check and mypy --strict; then, for the whole project, its tests.
+
+    Returns pytest's output (`env` reaches it: TEST_DATABASE_URL for PostgreSQL).
+    """
+    python = sys.executable
+    targets = list(paths) or ["."]
+    run([python, "-m", "ruff", "check", "--no-cache", *targets], project)
+    run([python, "-m", "ruff", "format", "--no-cache", "--check", *targets], project)
+    typed = list(paths) or ["src", "tests"]
+    run([python, "-m", "mypy", "--strict", "--cache-dir", "/dev/null", *typed], project)
+    if paths:
+        return ""
+    out = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, **env)
+    assert " passed" in out and " failed" not in out, out
+    return out

@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import EDGE_SPECS, REPO
-from tests.helpers import run
+from tests.helpers import check_project, run
 from uowgen import generate, parse_spec
 from uowgen._migrate import Renames, plan_revision, write_revision
 
@@ -384,23 +384,7 @@ def test_the_revision_passes_the_projects_lint_format_and_type_checks(
 ) -> None:
     project = new_project.path
     revision = str(new_project.revision.relative_to(project))
-    run([sys.executable, "-m", "ruff", "check", "--no-cache", revision], project)
-    run(
-        [sys.executable, "-m", "ruff", "format", "--no-cache", "--check", revision],
-        project,
-    )
-    run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--cache-dir",
-            "/dev/null",
-            "migrations/versions",
-        ],
-        project,
-    )
+    check_project(project, revision)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
-from tests.helpers import copy_template, run
+from tests.helpers import check_project, copy_template, run
 from uowgen import generate, load_spec
 from uowgen._cli import app
 
@@ -216,28 +216,10 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
     assert "TopicRepository" in registry and "LessonRepository" not in registry
     alembic(project, database_url, "check")
     # The grown project passes its own checks and tests, on this database's kind.
-    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
-    run([sys.executable, "-m", "ruff", "format", "--no-cache", "--check", "."], project)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--cache-dir",
-            "/dev/null",
-            "src",
-            "tests",
-        ],
-        project,
-    )
     env = {}
     if database_url.startswith("postgresql"):
         env["TEST_DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    out = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, **env
-    )
-    assert " passed" in out and " failed" not in out
+    check_project(project, **env)
 
 
 def test_pretend_prints_the_diff_and_writes_nothing(project: Path) -> None:
@@ -450,19 +432,4 @@ def test_rename_model_moves_its_files_with_the_edits_and_keeps_its_rows(
     alembic(project, url, "upgrade", "head")
     assert execute(url, "SELECT source, target FROM lang_pairs")[0] == [("en", "fr")]
     alembic(project, url, "check")
-    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--cache-dir",
-            "/dev/null",
-            "src",
-            "tests",
-        ],
-        project,
-    )
-    out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
-    assert " passed" in out and " failed" not in out
+    check_project(project)
