@@ -1,29 +1,80 @@
 """Copier extension: validate the answers as a uowgen spec and add the derived names.
 
 Both `uowgen new` and plain `copier copy` render through this hook, so both produce
-the same project. It imports uowgen from the template's own checkout when there is
-one (`src/` beside this folder), else from the installed package.
+the same project. The generator code it runs is the one shipped with this very
+template: `src/uowgen` beside it in a checkout (or a git tag of one), or the package
+that bundles it in a wheel (`uowgen/_template/extensions/`).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
 
-_SOURCE = Path(__file__).resolve().parent.parent / "src"
-if (_SOURCE / "uowgen" / "__init__.py").is_file() and str(_SOURCE) not in sys.path:
-    sys.path.insert(0, str(_SOURCE))
+_HERE = Path(__file__).resolve().parent
 
-from uowgen import _naming
-from uowgen._context import build_context
-from uowgen._spec import parse_spec, spec_problems
-from uowgen._version import __version__
-from uowgen.errors import SpecError
+
+def _own_source() -> Path | None:
+    """The folder holding the `uowgen` package of this template version."""
+    checkout = _HERE.parent / "src"
+    if (checkout / "uowgen" / "__init__.py").is_file():
+        return checkout
+    if _HERE.parent.name == "_template" and _HERE.parent.parent.name == "uowgen":
+        return _HERE.parent.parent.parent  # the wheel's uowgen/_template/extensions
+    return None
+
+
+def _import_own(names: tuple[str, ...]) -> dict[str, ModuleType]:
+    """Import `names` from this template version's own `uowgen`, whatever is loaded.
+
+    `copier update` renders two versions of the template in one process, and Python
+    keeps the first `uowgen` it imported in `sys.modules`: without this, the new
+    template files would be rendered by the old generator code (or the reverse).
+    When another version's `uowgen` is loaded, this one is imported beside it with
+    its own source first on `sys.path`, and the loaded one is put back afterwards.
+    """
+    source = _own_source()
+    loaded = sys.modules.get("uowgen")
+    loaded_file = getattr(loaded, "__file__", None)
+    if source is None or (
+        loaded_file is not None and Path(loaded_file).resolve().parent.parent == source
+    ):
+        return {name: importlib.import_module(name) for name in names}
+    saved = {
+        name: module
+        for name, module in sys.modules.items()
+        if name == "uowgen" or name.startswith("uowgen.")
+    }
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(source))
+    try:
+        return {name: importlib.import_module(name) for name in names}
+    finally:
+        sys.path.remove(str(source))
+        if saved:  # leave the caller's uowgen as it was
+            for name in [n for n in sys.modules if n.split(".")[0] == "uowgen"]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+
+
+_own = _import_own(
+    ("uowgen._naming", "uowgen._context", "uowgen._spec", "uowgen._version")
+)
+_naming = _own["uowgen._naming"]
+build_context = _own["uowgen._context"].build_context
+parse_spec = _own["uowgen._spec"].parse_spec
+spec_problems = _own["uowgen._spec"].spec_problems
+__version__: str = _own["uowgen._version"].__version__
+# The error class of this version's own spec module (`isinstance` needs the same one).
+SpecError = _own["uowgen._spec"].SpecError
 
 
 def _spec_data(models: Any, project_name: Any, package_name: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import shutil
 import tempfile
@@ -121,7 +120,7 @@ def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> Non
         )
     except (CopierError, ValueError) as exc:
         raise UowgenError(f"rendering failed: {exc}") from exc
-    _record_source(staged / ANSWERS_FILE, root)
+    _portable_answers(staged / ANSWERS_FILE)
 
 
 def _snapshot(root: Path, into: Path) -> Path:
@@ -142,16 +141,16 @@ def _snapshot(root: Path, into: Path) -> Path:
     return into
 
 
-def _record_source(answers_file: Path, root: Path) -> None:
-    """Point `_src_path` at the template uowgen rendered, not at its scratch copy."""
+def _portable_answers(answers_file: Path) -> None:
+    """Drop `_src_path`: copier records the scratch copy uowgen rendered from.
+
+    A machine path in a committed file is wrong on every other machine (and in CI).
+    The project records its template version as `_uowgen_version` instead, which is
+    all `uowgen update` needs to fetch the exact template that rendered it.
+    """
     lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
     answers_file.write_text(
-        "".join(
-            f"_src_path: {json.dumps(str(root))}\n"
-            if line.startswith("_src_path:")
-            else line
-            for line in lines
-        ),
+        "".join(line for line in lines if not line.startswith("_src_path:")),
         encoding="utf-8",
     )
 

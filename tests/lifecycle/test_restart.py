@@ -20,7 +20,7 @@ RECOVERY = 3.0  # seconds after the server is back within which every request su
 def test_database_restart_answers_503_then_recovers_losing_nothing(
     serve: Serve, cluster: Cluster
 ) -> None:
-    server = serve(db_pool_timeout=2, db_connect_timeout=2)
+    server = serve(db_pool_timeout_s=2, db_connect_timeout_s=2)
     type_id = create_user_type(server)
 
     async def request(client: Connection, n: int) -> Response:
