@@ -20,12 +20,15 @@ from uowgen._shorthand import parse_field, parse_fields
 from uowgen._spec import ProjectSpec, load_spec, parse_spec, spec_problems
 from uowgen._sync import (
     CONFLICTS_FILE,
+    SyncPlan,
     apply_sync,
     check_clean,
     describe,
     plan_sync,
     pretend_diff,
 )
+from uowgen._update import plan_update
+from uowgen._version import __version__
 from uowgen.errors import UowgenError
 
 app = typer.Typer(
@@ -171,6 +174,55 @@ def sync(
     with _exit_on_user_error():
         found = find_project(project or Path.cwd())
         _sync(found, pretend=pretend, allow_dirty=allow_dirty)
+
+
+@app.command()
+def update(
+    project: ProjectOption = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Where the uowgen that rendered the project is: a wheel, a "
+            "checkout, or a git URL (default: the package index, or the git URL "
+            "the project recorded).",
+            show_default=False,
+        ),
+    ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref", help="The git ref of a --from git URL (default: v<version>)."
+        ),
+    ] = None,
+    pretend: PretendOption = False,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Bring the project to this uowgen's template, keeping your edits.
+
+    A three-way merge: the project as its own uowgen version rendered it, this
+    version's render, and your files. Conflicts are marked, listed (exit 1) and
+    recorded until resolved.
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        recorded = found.rendered_version()
+        plan, release = plan_update(found, source=source, ref=ref)
+        if plan is None:
+            typer.echo(
+                f"{found.root} is already at uowgen {__version__}'s template: "
+                "nothing to do"
+            )
+            return
+        assert release is not None  # a plan is made against a release
+        typer.echo(f"Old template: {release.origin}")
+        _carry_out(
+            plan,
+            done=f"Updated {found.root} from uowgen {recorded or release.version} to "
+            f"{__version__}:",
+            pretend=pretend,
+            allow_dirty=allow_dirty,
+        )
 
 
 @app.command("add-model", epilog=SHORTHAND_EPILOG)
@@ -397,15 +449,29 @@ def _sync(
     if plan is None:
         typer.echo(f"{project.root} is in step with {SPEC_FILE}: nothing to do")
         return
+    _carry_out(
+        plan,
+        done=f"Synced {project.root} with {SPEC_FILE}:",
+        pretend=pretend,
+        allow_dirty=allow_dirty,
+    )
+
+
+def _carry_out(plan: SyncPlan, *, done: str, pretend: bool, allow_dirty: bool) -> None:
+    """Print or apply a sync's or an update's plan; exit 1 on conflicts."""
     if pretend:
         typer.echo(pretend_diff(plan), nl=False)
+        for step in plan.steps:
+            typer.echo(f"upgrade step {step}")
         typer.secho("--pretend: nothing was written", fg=typer.colors.YELLOW)
         return
     check_clean(plan, allow_dirty=allow_dirty)
     apply_sync(plan)
-    typer.echo(f"Synced {project.root} with {SPEC_FILE}:")
+    typer.echo(done)
     for line in describe(plan):
         typer.echo(line)
+    for step in plan.steps:
+        typer.echo(f"Upgrade step {step}")
     if plan.dirty is None:
         typer.secho(
             "Not a git repository: these changes cannot be undone with git.",

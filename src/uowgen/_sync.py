@@ -1,5 +1,8 @@
 """Apply a changed `uowgen.yml` to its project: merge the code, write a migration.
 
+The plan and its application serve `uowgen update` too (`uowgen._update`), which
+merges a new template version instead of a new spec.
+
 `plan_sync` renders the template twice, with the spec the project was last rendered
 from (the base) and with the spec in `uowgen.yml` (theirs), plans a three-way merge
 of the two into the working tree (ours), and plans one Alembic revision for the table
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from uowgen._engine import render_trees
@@ -34,7 +37,8 @@ VERSIONS_DIR = "migrations/versions"
 CONFLICTS_FILE = ".uowgen-conflicts"
 
 
-def _merged_by_hand(path: str) -> bool:
+def merged_by_hand(path: str) -> bool:
+    """Whether a sync or an update leaves `path` out of the three-way merge."""
     # Applied migrations are history: never rewritten, only followed by new ones.
     # The spec is the user's own input; the answers file is written from the render.
     return path in (SPEC_FILE, ANSWERS_FILE, CONFLICTS_FILE) or PurePosixPath(
@@ -44,7 +48,7 @@ def _merged_by_hand(path: str) -> bool:
 
 @dataclass(frozen=True)
 class SyncPlan:
-    """Everything one sync will change, computed without writing anything."""
+    """Everything one sync (or update) will change, computed without writing."""
 
     project: Project
     old: ProjectSpec
@@ -55,6 +59,10 @@ class SyncPlan:
     migration: tuple[str, str] | None  # (path relative to the root, its text)
     # The files the sync writes that git reports as changed; None outside git.
     dirty: list[str] | None
+    # Files outside the merge that an update's upgrade steps rewrite: {path: text}.
+    edits: dict[str, bytes] = field(default_factory=dict)
+    # One line per upgrade step an update runs.
+    steps: tuple[str, ...] = ()
 
 
 def plan_sync(
@@ -75,7 +83,7 @@ def plan_sync(
             holds conflicts of an earlier sync, or the change cannot be migrated.
     """
     _check_version(project)
-    _check_no_open_conflicts(project)
+    check_no_open_conflicts(project)
     if spec_text is None:
         new = project.spec()
     else:
@@ -84,8 +92,8 @@ def plan_sync(
     if new == old and spec_text is None:
         return None
     old_render, rendered = render_trees(old, new)
-    base = {p: c for p, c in old_render.items() if not _merged_by_hand(p)}
-    theirs = {p: c for p, c in rendered.items() if not _merged_by_hand(p)}
+    base = {p: c for p, c in old_render.items() if not merged_by_hand(p)}
+    theirs = {p: c for p, c in rendered.items() if not merged_by_hand(p)}
     moves = _moves(base, theirs, renames)
     merge = plan_merge(base=base, theirs=theirs, ours=project.root, moves=moves)
     revision = plan_revision(old, new, renames=renames)
@@ -139,6 +147,8 @@ def apply_sync(plan: SyncPlan) -> None:
         path, text = plan.migration
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
+    for path, content in plan.edits.items():
+        (root / path).write_bytes(content)
     (root / ANSWERS_FILE).write_bytes(plan.answers)
     conflicts = root / CONFLICTS_FILE
     if plan.merge.conflicts:
@@ -177,12 +187,12 @@ def _check_version(project: Project) -> None:
         raise UowgenError(
             f"{project.root} was rendered by {made}, and this is uowgen "
             f"{__version__}: sync merges only against the template that rendered "
-            f"the project. Install uowgen=={rendered} to sync, or bring the project "
-            "to this version's template first (`uowgen update`, in a later release)"
+            f"the project. Bring the project to this version first with "
+            f"`uowgen update`, or install uowgen=={rendered} to sync"
         )
 
 
-def _check_no_open_conflicts(project: Project) -> None:
+def check_no_open_conflicts(project: Project) -> None:
     left = open_conflicts(project)
     if left:
         raise UowgenError(
@@ -210,6 +220,7 @@ def describe(plan: SyncPlan) -> list[str]:
         if change.note.startswith("moved from "):
             line += f" ({change.note})"
         lines.append(line)
+    lines += [f"  {'edited':<10} {path} (upgrade step)" for path in plan.edits]
     if plan.migration is not None:
         lines.append(f"  {'migration':<10} {plan.migration[0]}")
     return lines
@@ -237,6 +248,9 @@ def pretend_diff(plan: SyncPlan) -> str:
         old = plan.project.spec_path.read_text(encoding="utf-8")
         parts.append(_text_diff(SPEC_FILE, old, plan.spec.decode()))
     parts.append(diff_plan(plan.merge))
+    for path, content in plan.edits.items():
+        old = (plan.project.root / path).read_text(encoding="utf-8")
+        parts.append(_text_diff(path, old, content.decode()))
     if plan.migration is not None:
         parts.append(_text_diff(plan.migration[0], "", plan.migration[1]))
     return "".join(parts)
