@@ -84,9 +84,7 @@ def render_old(old_release: Path, dst: Path) -> Path:
 
 
 @pytest.fixture
-def package_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+def package_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """pip sees the fixture folder as the package index; the cache starts empty."""
     monkeypatch.setenv("PIP_FIND_LINKS", str(RELEASES))
     monkeypatch.setenv("PIP_NO_INDEX", "1")
@@ -233,14 +231,14 @@ def test_an_unreachable_index_is_a_clear_error(
 # The generator code of the newer tag differs from the installed one, so a render
 # that used the wrong `uowgen` (the first one imported) shows in the README.
 MARK = "Rendered with the context of the newer tag."
-CONTEXT_PATCH = f'''
+CONTEXT_PATCH = f"""
 
 _unmarked_build_context = build_context
 
 
 def build_context(spec: ProjectSpec) -> dict[str, Any]:  # noqa: F811
     return {{**_unmarked_build_context(spec), "generator_mark": {MARK!r}}}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
