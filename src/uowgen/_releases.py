@@ -299,4 +299,13 @@ class ReleaseRender:
             if path.is_file()
         }
         shutil.rmtree(self._root)
+        # Guards the import path: an import hook of another uowgen installation
+        # would render with the wrong code, and the merge base would be wrong.
+        recorded = yaml.safe_load(tree.get(".copier-answers.yml", b"{}")) or {}
+        if str(recorded.get("_uowgen_version")) != self.release.version:
+            raise UowgenError(
+                f"{self.release.origin} rendered as uowgen "
+                f"{recorded.get('_uowgen_version')}, not {self.release.version}: "
+                "another uowgen installation shadows it on the import path"
+            )
         return tree
