@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from uowgen import _spec_edit as spec_edit
+from uowgen._check import ReportFormat, check_project, format_report
 from uowgen._engine import generate
 from uowgen._migrate import Renames
 from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, find_project
@@ -340,6 +341,40 @@ def rename_model(
             pretend=pretend,
             allow_dirty=allow_dirty,
         )
+
+
+@app.command()
+def check(
+    project: ProjectOption = None,
+    output: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            help="text: a line per finding; json: for bots; github: annotations.",
+        ),
+    ] = ReportFormat.TEXT,
+    latest: Annotated[
+        bool,
+        typer.Option(
+            "--latest",
+            help="Also ask the package index for a newer uowgen release "
+            "(off by default, so CI answers the same for the same commit).",
+        ),
+    ] = False,
+) -> None:
+    """Check the project is in step with this uowgen and its spec: a gate for CI.
+
+    Checks the template version, unapplied uowgen.yml changes, the wiring of
+    every model, leftover conflicts, and the models against the migrations (on a
+    scratch SQLite database). Exit 0: in step; 1: findings, one a line, each with
+    the command that fixes it; 2: not a project, or the check could not run.
+    """
+    with _exit_on_user_error():
+        found = find_project(project or Path.cwd())
+        report = check_project(found, latest=latest)
+    typer.echo(format_report(report, output, cwd=Path.cwd()))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _refuse_overwriting_a_project(dst: Path, *, overwrite: bool) -> None:
