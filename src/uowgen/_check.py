@@ -1185,7 +1185,8 @@ def parse_outcome(data: Mapping[str, Any]) -> MigrationOutcome:
     )
 
 
-_OP_START = re.compile(r"\('([a-z_]+)', ")
+# An operation's tuple opens with a bare parenthesis; `Column('add_on', ...` does not.
+_OP_START = re.compile(r"(?<!\w)\('((?:add|remove|modify)_[a-z_]+)', ")
 
 
 def parse_alembic_message(message: str) -> list[dict[str, Any]]:
@@ -1197,8 +1198,9 @@ def parse_alembic_message(message: str) -> list[dict[str, Any]]:
     """
     found: list[dict[str, Any]] = []
     starts = list(_OP_START.finditer(message))
-    for match, after in zip(starts, [*starts[1:], None], strict=True):
-        segment = message[match.end() : after.start() if after else len(message)]
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(message)
+        segment = message[match.end() : end]
         op: dict[str, Any] = {"op": match.group(1)}
         column = re.match(
             r"(?:None|'[^']*'), '([^']+)', (?:Column\()?'([^']+)'", segment
