@@ -1,9 +1,11 @@
-"""How long `uowgen new`, `add-model` and `sync` take on projects of 1 to 30 models.
+"""How long `uowgen new`, `add-model`, `sync` and `check` take on 1 to 30 models.
 
 `new` renders and formats the project; `add-model` edits uowgen.yml, renders the
 template twice (the last spec and the new one), merges the new render into the
 project and writes a migration; `sync` does the same after a hand edit of uowgen.yml
 (a field added to the last model). Ruff formatting is included everywhere.
+`check` runs on the fresh project as CI runs it: the whole command in its own
+process (`python -m uowgen check`, imports included), migrations checked on SQLite.
 
 Run: .venv/bin/python benchmarks/render_speed.py
 Prints a table and writes benchmarks/render_speed.json.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,16 +62,27 @@ def invoke(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def check(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "uowgen", "check", "-p", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def main() -> None:
     rows = []
     for count in (1, 10, 30):
         spec = parse_spec(spec_with(count))
-        new, add, sync = [], [], []
+        new, add, sync, checked = [], [], [], []
         for _ in range(RUNS):
             with tempfile.TemporaryDirectory() as scratch:
                 project = Path(scratch) / "app"
                 new.append(timed(generate, spec, project))
                 files = sum(1 for p in project.rglob("*") if p.is_file())
+                checked.append(timed(check, project))
                 add.append(
                     timed(invoke, "add-model", "Extra", "label:str", "-p", str(project))
                 )
@@ -85,14 +99,19 @@ def main() -> None:
                 "new_median_s": statistics.median(new),
                 "add_model_median_s": statistics.median(add),
                 "sync_median_s": statistics.median(sync),
-                "max_s": max(new + add + sync),
+                "check_median_s": statistics.median(checked),
+                "max_s": max(new + add + sync + checked),
             }
         )
-    print(f"{'models':>6} {'files':>6} {'new s':>7} {'add-model s':>12} {'sync s':>7}")
+    print(
+        f"{'models':>6} {'files':>6} {'new s':>7} {'add-model s':>12} {'sync s':>7} "
+        f"{'check s':>8}"
+    )
     for row in rows:
         print(
             f"{row['models']:>6} {row['files']:>6} {row['new_median_s']:>7.2f} "
-            f"{row['add_model_median_s']:>12.2f} {row['sync_median_s']:>7.2f}"
+            f"{row['add_model_median_s']:>12.2f} {row['sync_median_s']:>7.2f} "
+            f"{row['check_median_s']:>8.2f}"
         )
     out = Path(__file__).with_name("render_speed.json")
     out.write_text(
