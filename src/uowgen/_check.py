@@ -387,22 +387,9 @@ def spec_changes(old: ProjectSpec, new: ProjectSpec) -> list[tuple[str, str | No
             parts.append(f"plural is now {model.plural or 'derived'}")
         changes.append((f"{name}: {', '.join(parts) or 'fields reordered'}", name))
     changes += [(f"model {name} removed", None) for name in before if name not in after]
-    if not changes and not same_spec(old, new):
+    if not changes and not old.renders_like(new):
         changes.append(("models reordered", None))
     return changes
-
-
-def same_spec(one: ProjectSpec, other: ProjectSpec) -> bool:
-    """Whether two specs render the same project.
-
-    A package left to be derived equals the same name given: copier records
-    `package_name` in its answers even when `uowgen.yml` leaves it out.
-    """
-    return _explicit(one) == _explicit(other)
-
-
-def _explicit(spec: ProjectSpec) -> ProjectSpec:
-    return spec.model_copy(update={"package_name": spec.package})
 
 
 def spec_lines(text: str) -> dict[str, int]:
@@ -464,7 +451,7 @@ def _spec_findings(
     if (
         current is not None
         and rendered is not None
-        and not same_spec(current, rendered)
+        and not current.renders_like(rendered)
     ):
         changes = spec_changes(rendered, current)
         lines = spec_lines(_read_text(project.spec_path) or "")

@@ -183,6 +183,16 @@ class ProjectSpec(_Strict):
         """The Python package the project is generated into."""
         return self.package_name or _naming.package_name(self.project_name)
 
+    def renders_like(self, other: ProjectSpec) -> bool:
+        """Whether the two specs render the same project.
+
+        A package left to be derived equals the same name given: copier records
+        `package_name` in its answers even when `uowgen.yml` leaves it out.
+        """
+        return self.model_copy(update={"package_name": self.package}) == (
+            other.model_copy(update={"package_name": other.package})
+        )
+
     def to_data(self) -> dict[str, Any]:
         """The spec as plain data, without the keys left at their defaults."""
         return self.model_dump(mode="json", exclude_defaults=True)

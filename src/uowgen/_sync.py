@@ -89,7 +89,7 @@ def plan_sync(
     else:
         new = parse_spec_text(spec_text, source=f"{project.spec_path} (as changed)")
     old = project.rendered_spec()
-    if new == old and spec_text is None:
+    if new.renders_like(old) and spec_text is None:
         return None
     old_render, rendered = render_trees(old, new)
     base = {p: c for p, c in old_render.items() if not merged_by_hand(p)}
