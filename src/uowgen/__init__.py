@@ -1,6 +1,7 @@
 """uowgen: generate FastAPI + SQLAlchemy projects with a sound unit of work."""
 
-from uowgen._engine import generate
+from typing import TYPE_CHECKING, Any
+
 from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
 from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
@@ -16,3 +17,15 @@ __all__ = [
     "load_spec",
     "parse_spec",
 ]
+
+if TYPE_CHECKING:
+    from uowgen._engine import generate
+
+
+def __getattr__(name: str) -> Any:
+    # `generate` imports copier (most of a second): only when it is used.
+    if name == "generate":
+        from uowgen._engine import generate
+
+        return generate
+    raise AttributeError(f"module 'uowgen' has no attribute {name!r}")

@@ -37,9 +37,14 @@ from packaging.version import InvalidVersion, Version
 
 from uowgen._context import build_context
 from uowgen._merge import find_conflict_markers
-from uowgen._project import ANSWERS_FILE, SPEC_FILE, VERSION_KEY, Project
+from uowgen._project import (
+    ANSWERS_FILE,
+    CONFLICTS_FILE,
+    SPEC_FILE,
+    VERSION_KEY,
+    Project,
+)
 from uowgen._spec import ProjectSpec
-from uowgen._sync import CONFLICTS_FILE
 from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
 

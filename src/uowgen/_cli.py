@@ -6,31 +6,38 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 
 from uowgen import _spec_edit as spec_edit
 from uowgen._check import ReportFormat, check_project, format_report
-from uowgen._engine import generate
-from uowgen._migrate import Renames
-from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, find_project
+from uowgen._project import (
+    ANSWERS_FILE,
+    CONFLICTS_FILE,
+    SPEC_FILE,
+    Project,
+    find_project,
+)
 from uowgen._shorthand import HELP as SHORTHAND_HELP
 from uowgen._shorthand import parse_field, parse_fields
-from uowgen._spec import ProjectSpec, load_spec, parse_spec, spec_problems
-from uowgen._sync import (
-    CONFLICTS_FILE,
-    SyncPlan,
-    apply_sync,
-    check_clean,
-    describe,
-    plan_sync,
-    pretend_diff,
+from uowgen._spec import (
+    ProjectSpec,
+    Renames,
+    load_spec,
+    parse_spec,
+    spec_problems,
 )
-from uowgen._update import plan_update
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
+
+if TYPE_CHECKING:
+    from uowgen._sync import SyncPlan
+
+# Rendering, merging and migrating import copier, SQLAlchemy and Alembic (about a
+# second): the commands that need them import them when they run, so `--help`,
+# `validate` and `check` start at once.
 
 app = typer.Typer(
     help="Generate FastAPI + SQLAlchemy (asyncio) projects with a sound unit of work.",
@@ -91,6 +98,8 @@ def new(
             project_spec = _ask_spec()
         else:
             project_spec = None  # copier's defaults
+        from uowgen._engine import generate
+
         made = generate(project_spec, dst, overwrite=overwrite)
     files = sum(1 for path in made.rglob("*") if path.is_file())
     models = len(load_spec(made / "uowgen.yml").models)  # the spec the project keeps
@@ -208,6 +217,8 @@ def update(
     with _exit_on_user_error():
         found = find_project(project or Path.cwd())
         recorded = found.rendered_version()
+        from uowgen._update import plan_update
+
         plan, release = plan_update(found, source=source, ref=ref)
         if plan is None:
             typer.echo(
@@ -480,6 +491,8 @@ def _sync(
     pretend: bool,
     allow_dirty: bool,
 ) -> None:
+    from uowgen._sync import plan_sync
+
     plan = plan_sync(project, spec_text=spec_text, renames=renames)
     if plan is None:
         typer.echo(f"{project.root} is in step with {SPEC_FILE}: nothing to do")
@@ -494,6 +507,8 @@ def _sync(
 
 def _carry_out(plan: SyncPlan, *, done: str, pretend: bool, allow_dirty: bool) -> None:
     """Print or apply a sync's or an update's plan; exit 1 on conflicts."""
+    from uowgen._sync import apply_sync, check_clean, describe, pretend_diff
+
     if pretend:
         typer.echo(pretend_diff(plan), nl=False)
         for step in plan.steps:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +50,7 @@ from uowgen._spec import (
     FieldSpec,
     ModelSpec,
     ProjectSpec,
+    Renames,
     date_default,
     datetime_default,
 )
@@ -72,19 +73,6 @@ _DIALECTS: tuple[Dialect, Dialect] = (
     sqlite.dialect(),
     postgresql.dialect(),  # type: ignore[no-untyped-call]
 )
-
-
-@dataclass(frozen=True)
-class Renames:
-    """What the new spec renamed, as `renamed_from` hints in it would say.
-
-    Attributes:
-        models: new model name -> the model's name in the old spec.
-        fields: (new model name, new field name) -> the field's name in the old spec.
-    """
-
-    models: Mapping[str, str] = field(default_factory=dict)
-    fields: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

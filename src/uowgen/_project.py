@@ -20,6 +20,8 @@ from uowgen.errors import UowgenError
 SPEC_FILE = "uowgen.yml"
 ANSWERS_FILE = ".copier-answers.yml"
 VERSION_KEY = "_uowgen_version"
+# Where a sync or an update that left conflicts lists their files, until resolved.
+CONFLICTS_FILE = ".uowgen-conflicts"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ and reports every problem at once, each with the model and field it concerns.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import json
@@ -196,6 +197,19 @@ class ProjectSpec(_Strict):
     def to_data(self) -> dict[str, Any]:
         """The spec as plain data, without the keys left at their defaults."""
         return self.model_dump(mode="json", exclude_defaults=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Renames:
+    """What the new spec renamed, as `renamed_from` hints in it would say.
+
+    Attributes:
+        models: new model name -> the model's name in the old spec.
+        fields: (new model name, new field name) -> the field's name in the old spec.
+    """
+
+    models: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    fields: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
 
 def date_default(value: object) -> dt.date:

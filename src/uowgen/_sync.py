@@ -25,16 +25,20 @@ from uowgen._merge import (
     find_conflict_markers,
     plan_merge,
 )
-from uowgen._migrate import Renames, plan_revision, revision_file
+from uowgen._migrate import plan_revision, revision_file
 from uowgen._naming import snake
-from uowgen._project import ANSWERS_FILE, SPEC_FILE, Project, uncommitted
-from uowgen._spec import ProjectSpec, parse_spec_text
+from uowgen._project import (
+    ANSWERS_FILE,
+    CONFLICTS_FILE,
+    SPEC_FILE,
+    Project,
+    uncommitted,
+)
+from uowgen._spec import ProjectSpec, Renames, parse_spec_text
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 
 VERSIONS_DIR = "migrations/versions"
-# Where a sync that left conflicts lists their files, until they are resolved.
-CONFLICTS_FILE = ".uowgen-conflicts"
 
 
 def merged_by_hand(path: str) -> bool:

@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql
 
 from uowgen._migrate import (
     NAMING_CONVENTION,
-    Renames,
     Revision,
     build_metadata,
     plan_revision,
@@ -25,7 +24,7 @@ from uowgen._migrate import (
     revision_file,
     write_revision,
 )
-from uowgen._spec import ProjectSpec, load_spec, parse_spec
+from uowgen._spec import ProjectSpec, Renames, load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 REPO = Path(__file__).resolve().parents[2]
