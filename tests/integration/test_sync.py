@@ -310,7 +310,7 @@ def test_another_uowgen_version_is_refused(project: Path) -> None:
 
     out = uowgen(CliRunner(), project, "add-field", "User", "score:int=0", code=2)
 
-    assert "was rendered by uowgen 0.0." in out and "Install uowgen==" in out
+    assert "was rendered by uowgen 0.0." in out and "`uowgen update`" in out
     assert git(project, "status", "--porcelain") == ""
 
 
