@@ -1,0 +1,142 @@
+"""Find the Python files to check, read and parse them, and read their `# noqa`s."""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uowgen._doctor._config import DoctorConfig
+
+# Read from comment tokens only: a bare noqa (every rule) or noqa: UOW001, UOW003.
+_NOQA = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
+
+NoqaMap = dict[int, frozenset[str] | None]
+"""Line -> the codes its `# noqa` names, or None for a bare `# noqa` (all)."""
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """A file that could not be checked (or not wholly), and why."""
+
+    path: Path
+    display: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(eq=False)
+class SourceFile:
+    """A parsed Python file: its tree, its text for columns, and its `# noqa`s."""
+
+    path: Path
+    display: str
+    tree: ast.Module = field(repr=False)
+    text: str = field(repr=False)
+    noqa: NoqaMap = field(default_factory=dict, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """The 1-based character column of an ast node's UTF-8 `col_offset`."""
+        if self._lines is None:
+            # ast counts lines at \n, \r\n and \r only (str.splitlines splits more).
+            self._lines = (
+                self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            )
+        if not 1 <= line <= len(self._lines):
+            return byte_offset + 1
+        encoded = self._lines[line - 1].encode("utf-8", errors="surrogatepass")
+        return len(encoded[:byte_offset].decode("utf-8", errors="replace")) + 1
+
+
+def python_files(
+    paths: Sequence[Path], config: DoctorConfig
+) -> Iterator[tuple[Path, Path]]:
+    """Each Python file under `paths` once, with the path it was named by.
+
+    Folders are walked in sorted order, skipping excluded ones; a file named
+    directly is checked even if excluded, as ruff does.
+    """
+    seen: set[Path] = set()
+    for named in paths:
+        if named.is_file():
+            candidates: Iterator[Path] = iter([named])
+        else:
+            candidates = _walk(named, config)
+        for path in candidates:
+            key = path.absolute()
+            if key not in seen:
+                seen.add(key)
+                yield path, named
+
+
+def _walk(folder: Path, config: DoctorConfig) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder, onerror=None):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not config.excluded(here / d))
+        for name in sorted(files):
+            path = here / name
+            if name.endswith((".py", ".pyi")) and not config.excluded(path):
+                yield path
+
+
+def read_source(path: Path, display: str) -> SourceFile | FileWarning:
+    """Parse one file, or say why it cannot be checked (never raises for content).
+
+    The encoding comes from the file (a BOM or a PEP 263 cookie, else UTF-8).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileWarning(path, display, 1, 1, f"cannot read it: {exc.strerror}")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return FileWarning(path, display, 1, 1, f"cannot decode it: {exc}")
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences and the like are the file's business.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(data, filename=str(path), type_comments=False)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        return FileWarning(path, display, line, column, f"cannot parse it: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # Null bytes (ValueError before Python 3.12), or nesting deeper than the
+        # parser's stack.
+        return FileWarning(path, display, 1, 1, f"cannot parse it: {exc}")
+    return SourceFile(path, display, tree, text, _noqa(text))
+
+
+def _noqa(text: str) -> NoqaMap:
+    found: NoqaMap = {}
+    if "noqa" not in text.lower():
+        return found
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = _NOQA.search(token.string)
+            if match is None:
+                continue
+            line = token.start[0]
+            codes = match.group("codes")
+            if codes is None:
+                found[line] = None
+            elif found.get(line, frozenset()) is not None:
+                named = frozenset(c.upper() for c in re.split(r"[\s,]+", codes) if c)
+                found[line] = (found.get(line) or frozenset()) | named
+    except (tokenize.TokenError, SyntaxError):
+        pass  # a file ast accepts but tokenize does not: no noqa, still checked
+    return found

@@ -1,0 +1,44 @@
+"""What a doctor run reports: findings, files it could not check, and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uowgen._doctor._files import FileWarning
+from uowgen._doctor._rules import RULES_BY_CODE, Rule
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One place where a rule is broken."""
+
+    display: str
+    line: int
+    column: int
+    code: str
+    message: str
+    end_line: int
+    end_column: int
+    path: Path = field(compare=False)
+
+    @property
+    def rule(self) -> Rule:
+        """The rule broken."""
+        return RULES_BY_CODE[self.code]
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """The result of checking a codebase."""
+
+    findings: tuple[Finding, ...]
+    warnings: tuple[FileWarning, ...]
+    files: int
+    selected: frozenset[str]
+    config: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No findings (files that could not be parsed are warnings, not findings)."""
+        return not self.findings

@@ -1,0 +1,216 @@
+"""Render a doctor report: text (ruff's layout), JSON, GitHub annotations, SARIF."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import Counter
+from typing import Any
+
+from uowgen._doctor._model import DoctorReport, Finding
+from uowgen._doctor._rules import RULES, RULES_BY_CODE
+from uowgen._version import __version__
+
+README = "https://github.com/uowgen/uowgen#uowgen-doctor-lint-any-codebase-for-the-seeds-mistakes"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class DoctorFormat(enum.StrEnum):
+    """The output formats of `uowgen doctor --format`."""
+
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+    SARIF = "sarif"
+
+
+def format_doctor_report(report: DoctorReport, output: DoctorFormat) -> str:
+    """The report as text to print (without a trailing newline)."""
+    if output is DoctorFormat.JSON:
+        return json.dumps(_json(report), indent=2)
+    if output is DoctorFormat.GITHUB:
+        return _github(report)
+    if output is DoctorFormat.SARIF:
+        return json.dumps(sarif(report), indent=2)
+    return _text(report)
+
+
+def text_warnings(report: DoctorReport) -> list[str]:
+    """One line per file that could not be (wholly) checked, for stderr."""
+    return [
+        f"warning: {w.display}:{w.line}:{w.column}: {w.message}"
+        for w in report.warnings
+    ]
+
+
+def _text(report: DoctorReport) -> str:
+    lines = [
+        f"{f.display}:{f.line}:{f.column}: {f.code} {f.message}"
+        for f in report.findings
+    ]
+    checked = f"{report.files} file{'s' if report.files != 1 else ''} checked"
+    if not report.findings:
+        lines.append(f"All checks passed! ({checked})")
+        return "\n".join(lines)
+    counts = Counter(f.code for f in report.findings)
+    total = len(report.findings)
+    files = len({f.display for f in report.findings})
+    lines.append(
+        f"Found {total} finding{'s' if total != 1 else ''} in {files} "
+        f"file{'s' if files != 1 else ''} ({checked})."
+    )
+    for code, count in sorted(counts.items()):
+        rule = RULES_BY_CODE[code]
+        lines.append(f"  {count:>4}  {code}  {rule.name}: {rule.fix}")
+    return "\n".join(lines)
+
+
+def _json(report: DoctorReport) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "files": report.files,
+        "findings": [_finding_json(f) for f in report.findings],
+        "warnings": [
+            {
+                "path": w.display,
+                "line": w.line,
+                "column": w.column,
+                "message": w.message,
+            }
+            for w in report.warnings
+        ],
+    }
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    rule = finding.rule
+    return {
+        "code": finding.code,
+        "name": rule.name,
+        "message": finding.message,
+        "fix": rule.fix,
+        "path": finding.display,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "url": f"{README.partition('#')[0]}#{rule.anchor}",
+    }
+
+
+def _github(report: DoctorReport) -> str:
+    lines = []
+    for f in report.findings:
+        properties = ",".join(
+            [
+                f"file={_property(f.display)}",
+                f"line={f.line}",
+                f"col={f.column}",
+                f"endLine={f.end_line}",
+                f"endColumn={f.end_column}",
+                f"title={_property(f'uowgen doctor ({f.code})')}",
+            ]
+        )
+        lines.append(f"::error {properties}::{_data(f'{f.code} {f.message}')}")
+    for w in report.warnings:
+        properties = f"file={_property(w.display)},line={w.line},col={w.column}"
+        lines.append(f"::warning {properties}::{_data(w.message)}")
+    return "\n".join(lines)
+
+
+def _data(text: str) -> str:
+    # The escapes of GitHub's workflow commands (actions/toolkit, command.ts).
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def sarif(report: DoctorReport) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log: every rule, each finding with its location."""
+    index = {rule.code: i for i, rule in enumerate(RULES)}
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.why},
+            "help": {
+                "text": f"{rule.why} Fix: {rule.fix}",
+                "markdown": f"{rule.why}\n\n**Fix:** {rule.fix}",
+            },
+            "helpUri": f"{README.partition('#')[0]}#{rule.anchor}",
+            "defaultConfiguration": {
+                "level": "error",
+                "enabled": rule.code in report.selected,
+            },
+        }
+        for rule in RULES
+    ]
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": f.display,
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {
+                            "startLine": f.line,
+                            "startColumn": f.column,
+                            "endLine": f.end_line,
+                            "endColumn": f.end_column,
+                        },
+                    }
+                }
+            ],
+        }
+        for f in report.findings
+    ]
+    notifications = [
+        {
+            "level": "warning",
+            "message": {"text": w.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": w.display,
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {"startLine": w.line, "startColumn": w.column},
+                    }
+                }
+            ],
+        }
+        for w in report.warnings
+    ]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "uowgen doctor",
+                        "version": __version__,
+                        "informationUri": README.partition("#")[0],
+                        "rules": rules,
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }

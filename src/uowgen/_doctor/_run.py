@@ -1,0 +1,145 @@
+"""One doctor run: configuration, files, analysis, then the filters users set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from uowgen._doctor._checks import Checker, Hit
+from uowgen._doctor._config import DoctorConfig, load_config
+from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
+from uowgen._doctor._model import DoctorReport, Finding
+from uowgen._doctor._rules import selected_codes
+from uowgen._doctor._symbols import Module, Project, build_module
+from uowgen.errors import UowgenError
+
+
+def run_doctor(
+    paths: Sequence[Path],
+    *,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    use_config: bool = True,
+    cwd: Path | None = None,
+) -> DoctorReport:
+    """Check the Python files under `paths` as one codebase.
+
+    Args:
+        paths: files and folders (folders are walked; excluded folders skipped).
+        select: rule codes or prefixes to check, replacing the config's `select`.
+        ignore: rule codes or prefixes not to check, added to the config's.
+        use_config: read `[tool.uowgen.doctor]` from the nearest pyproject.toml.
+        cwd: paths in the report are relative to it when under it.
+
+    Raises:
+        UowgenError: a path does not exist, the configuration is invalid, or a
+            rule is unknown (the CLI exits 2).
+    """
+    named = list(paths) or [Path()]
+    for path in named:
+        if not path.exists():
+            raise UowgenError(f"{path}: no such file or folder")
+    config = (
+        load_config(named[0]) if use_config else DoctorConfig(root=named[0].absolute())
+    )
+    codes = selected_codes(
+        select if select is not None else config.select, [*config.ignore, *ignore]
+    )
+    base = (cwd or Path.cwd()).absolute()
+    modules: list[Module] = []
+    warnings: list[FileWarning] = []
+    for path, given in python_files(named, config):
+        read = read_source(path, _display(path, base))
+        if isinstance(read, FileWarning):
+            warnings.append(read)
+            continue
+        root = given if given.is_dir() else given.parent
+        modules.append(build_module(read, root.absolute()))
+    findings = _check(Project(modules), codes, warnings)
+    sources = {module.source.path: module.source for module in modules}
+    kept = tuple(sorted(f for f in findings if _kept(f, sources, config)))
+    return DoctorReport(
+        findings=kept,
+        warnings=tuple(warnings),
+        files=len(modules) + len(warnings),
+        selected=codes,
+        config=config.source,
+    )
+
+
+def _check(
+    project: Project, codes: frozenset[str], warnings: list[FileWarning]
+) -> list[Finding]:
+    checker = Checker(project)
+    hits: list[Hit] = []
+    for module in project.modules:
+        for code, rule in checker.module_rules():
+            if code not in codes:
+                continue
+            try:
+                hits.extend(rule(module))
+            except RecursionError:
+                # Expressions nested deeper than Python's stack: the rest of the
+                # module is still checked by the other rules.
+                source = module.source
+                warnings.append(
+                    FileWarning(
+                        source.path,
+                        source.display,
+                        1,
+                        1,
+                        f"{code} skipped: the code is nested too deeply to analyse",
+                    )
+                )
+    if "UOW006" in codes:
+        try:
+            hits.extend(checker.expire_on_commit())
+        except RecursionError:
+            pass  # reported as a skipped rule by no file in particular: rare enough
+    return [_finding(hit) for hit in hits]
+
+
+def _finding(hit: Hit) -> Finding:
+    source: SourceFile = hit.module.source
+    node = hit.node
+    line = getattr(node, "lineno", 1)
+    end_line = getattr(node, "end_lineno", None) or line
+    column = source.column(line, getattr(node, "col_offset", 0))
+    end_offset = getattr(node, "end_col_offset", None)
+    end_column = (
+        source.column(end_line, end_offset) if end_offset is not None else column
+    )
+    return Finding(
+        display=source.display,
+        line=line,
+        column=column,
+        code=hit.code,
+        message=hit.message,
+        end_line=end_line,
+        end_column=end_column,
+        path=source.path,
+    )
+
+
+def _kept(
+    finding: Finding, sources: dict[Path, SourceFile], config: DoctorConfig
+) -> bool:
+    if finding.code in config.ignored_codes(finding.path):
+        return False
+    source = sources.get(finding.path)
+    if source is None:
+        return True
+    for line in {finding.line, finding.end_line}:
+        if line in source.noqa:
+            codes = source.noqa[line]
+            if codes is None or finding.code in codes:
+                return False
+    return True
+
+
+def _display(path: Path, base: Path) -> str:
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()

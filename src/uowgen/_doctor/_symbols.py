@@ -1,0 +1,394 @@
+"""The checked codebase as modules, and name resolution through their imports."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uowgen._doctor._files import SourceFile
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class External:
+    """A name defined outside the codebase, by dotted path: `sqlalchemy.orm.Session`."""
+
+    qualname: str
+
+    @property
+    def name(self) -> str:
+        """The last part of the path: `Session`."""
+        return self.qualname.rpartition(".")[2]
+
+    def is_one_of(self, roots: Sequence[str], names: frozenset[str]) -> bool:
+        """Whether it is one of `names` from a package in `roots` (or unknown: "")."""
+        root = self.qualname.partition(".")[0] if "." in self.qualname else ""
+        return self.name in names and (root in roots or root == "")
+
+
+@dataclass(frozen=True)
+class _ImportRef:
+    module: str
+    name: str | None
+
+
+@dataclass(eq=False)
+class Module:
+    """One parsed file and what its top level binds."""
+
+    source: SourceFile = field(repr=False)
+    names: tuple[str, ...]
+    package: str = field(repr=False)
+    bindings: dict[str, ast.AST] = field(default_factory=dict, repr=False)
+    imports: dict[str, _ImportRef] = field(default_factory=dict, repr=False)
+    star_imports: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def tree(self) -> ast.Module:
+        """The module's syntax tree."""
+        return self.source.tree
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    """A class defined in the codebase."""
+
+    node: ast.ClassDef = field(repr=False)
+    module: Module = field(repr=False)
+    outer: ClassInfo | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The class's name."""
+        return self.node.name
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    """A function or method defined in the codebase."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef = field(repr=False)
+    module: Module = field(repr=False)
+    cls: ClassInfo | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The function's name, qualified by its class for a method."""
+        return f"{self.cls.name}.{self.node.name}" if self.cls else self.node.name
+
+    @property
+    def is_async(self) -> bool:
+        """Whether it is an `async def`."""
+        return isinstance(self.node, ast.AsyncFunctionDef)
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    """A module-level assignment: `Session = async_sessionmaker(engine)`."""
+
+    module: Module
+    expr: ast.expr
+
+
+Symbol = Module | ClassInfo | FunctionInfo | Value | External
+
+
+def module_names(path: Path, root: Path) -> tuple[str, tuple[str, ...]]:
+    """The package for relative imports and the dotted names a file may go by.
+
+    One name follows the `__init__.py` files up from the file; another is its path
+    under the checked folder (without a leading `src`), so a file outside any
+    package can still be found by its import.
+    """
+    stem = [] if path.stem == "__init__" else [path.stem]
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder != folder.parent:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    package = ".".join(parts)
+    names = [".".join([*parts, *stem])]
+    try:
+        relative = path.with_suffix("").relative_to(root).parts
+    except ValueError:
+        relative = ()
+    if relative and relative[-1] == "__init__":
+        relative = relative[:-1]
+    for start in (0, 1):
+        if relative[start:] and (start == 0 or relative[0] == "src"):
+            names.append(".".join(relative[start:]))
+    return package, tuple(dict.fromkeys(n for n in names if n))
+
+
+def build_module(source: SourceFile, root: Path) -> Module:
+    """A module with its top-level bindings and imports collected."""
+    package, names = module_names(source.path.absolute(), root)
+    module = Module(source, names, package)
+    for stmt in _top_level(module.tree.body):
+        _bind(module, stmt)
+    return module
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that run at import, through `if`, `try` and `with`."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _top_level(stmt.body)
+            yield from _top_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            for block in (stmt.body, stmt.orelse, stmt.finalbody):
+                yield from _top_level(block)
+            for handler in stmt.handlers:
+                yield from _top_level(handler.body)
+        elif isinstance(stmt, ast.With):
+            yield from _top_level(stmt.body)
+
+
+def _bind(module: Module, stmt: ast.stmt) -> None:
+    if isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        module.bindings[stmt.name] = stmt
+        module.imports.pop(stmt.name, None)
+    elif isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                module.bindings[target.id] = stmt.value
+                module.imports.pop(target.id, None)
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        if stmt.value is not None:
+            module.bindings[stmt.target.id] = stmt.value
+            module.imports.pop(stmt.target.id, None)
+    elif isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            if alias.asname:
+                module.imports[alias.asname] = _ImportRef(alias.name, None)
+                module.bindings.pop(alias.asname, None)
+            else:
+                top = alias.name.partition(".")[0]
+                module.imports[top] = _ImportRef(top, None)
+                module.bindings.pop(top, None)
+    elif isinstance(stmt, ast.ImportFrom):
+        base = _absolute(module, stmt.module, stmt.level)
+        if base is None:
+            return
+        for alias in stmt.names:
+            if alias.name == "*":
+                module.star_imports.append(base)
+                continue
+            local = alias.asname or alias.name
+            module.imports[local] = _ImportRef(base, alias.name)
+            module.bindings.pop(local, None)
+
+
+def _absolute(module: Module, name: str | None, level: int) -> str | None:
+    if level == 0:
+        return name
+    parts = module.package.split(".") if module.package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if name:
+        base.append(name)
+    return ".".join(base) or None
+
+
+class Project:
+    """Every module checked in one run, and the lookups across them."""
+
+    def __init__(self, modules: Sequence[Module]) -> None:
+        self.modules = list(modules)
+        self._by_name: dict[str, list[Module]] = defaultdict(list)
+        self._classes: dict[ast.ClassDef, ClassInfo] = {}
+        self._functions: dict[ast.AST, FunctionInfo] = {}
+        self._by_simple_name: dict[str, list[ClassInfo | FunctionInfo]] = defaultdict(
+            list
+        )
+        for module in self.modules:
+            for name in module.names:
+                self._by_name[name].append(module)
+            self._collect(module, module.tree.body, None)
+
+    def _collect(
+        self, module: Module, body: list[ast.stmt], cls: ClassInfo | None
+    ) -> None:
+        for stmt in _top_level(body):
+            if isinstance(stmt, ast.ClassDef):
+                info = ClassInfo(stmt, module, cls)
+                self._classes[stmt] = info
+                if cls is None:
+                    self._by_simple_name[stmt.name].append(info)
+                self._collect(module, stmt.body, info)
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                function = FunctionInfo(stmt, module, cls)
+                self._functions[stmt] = function
+                if cls is None:
+                    self._by_simple_name[stmt.name].append(function)
+                self._collect_nested(module, stmt)
+
+    def _collect_nested(self, module: Module, function: ast.AST) -> None:
+        """Functions and classes defined inside a function (routes in a factory)."""
+        stack = list(ast.iter_child_nodes(function))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._functions[node] = FunctionInfo(node, module, None)
+                self._collect_nested(module, node)
+            elif isinstance(node, ast.ClassDef):
+                info = ClassInfo(node, module, None)
+                self._classes[node] = info
+                self._collect(module, node.body, info)
+            else:
+                stack.extend(ast.iter_child_nodes(node))
+
+    def classes(self) -> Iterator[ClassInfo]:
+        """Every class defined at a module's or a class's top level."""
+        yield from self._classes.values()
+
+    def functions(self) -> Iterator[FunctionInfo]:
+        """Every function and method defined at a module's or a class's top level."""
+        yield from self._functions.values()
+
+    def class_info(self, node: ast.ClassDef) -> ClassInfo | None:
+        """The ClassInfo of a class statement."""
+        return self._classes.get(node)
+
+    def function_info(self, node: ast.AST) -> FunctionInfo | None:
+        """The FunctionInfo of a def statement (None for a nested function)."""
+        return self._functions.get(node)
+
+    def module_named(self, dotted: str) -> Module | None:
+        """The checked module importable as `dotted`, if exactly one is."""
+        found = self._by_name.get(dotted, [])
+        return found[0] if len(found) == 1 else None
+
+    def resolve_name(self, module: Module, name: str, depth: int = 0) -> Symbol | None:
+        """What `name` means at the top level of `module`, following imports."""
+        if depth > 8:
+            return None
+        bound = module.bindings.get(name)
+        if isinstance(bound, ast.ClassDef):
+            return self._classes.get(bound)
+        if isinstance(bound, ast.FunctionDef | ast.AsyncFunctionDef):
+            return self._functions.get(bound)
+        if isinstance(bound, ast.expr):
+            return Value(module, bound)
+        ref = module.imports.get(name)
+        if ref is not None:
+            return self._resolve_import(ref, depth)
+        for star in module.star_imports:
+            target = self.module_named(star)
+            if target is not None and target is not module:
+                found = self.resolve_name(target, name, depth + 1)
+                if found is not None:
+                    return found
+            elif target is None:
+                return External(f"{star}.{name}")
+        if name in _BUILTINS:
+            return None
+        # Snippets and star imports: a name defined once in the codebase is that one.
+        same = self._by_simple_name.get(name, [])
+        if len(same) == 1:
+            return same[0]
+        return None
+
+    def _resolve_import(self, ref: _ImportRef, depth: int) -> Symbol | None:
+        target = self.module_named(ref.module)
+        if ref.name is None:
+            return target if target is not None else External(ref.module)
+        if target is None:
+            submodule = self.module_named(f"{ref.module}.{ref.name}")
+            if submodule is not None:
+                return submodule
+            return External(f"{ref.module}.{ref.name}")
+        found = self.resolve_name(target, ref.name, depth + 1)
+        if found is None:
+            found = self.module_named(f"{ref.module}.{ref.name}")
+        return found
+
+    def resolve(self, module: Module, expr: ast.expr, depth: int = 0) -> Symbol | None:
+        """What a name or a dotted chain (`sa.orm.Session`) refers to."""
+        if isinstance(expr, ast.Name):
+            return self.resolve_name(module, expr.id, depth)
+        if isinstance(expr, ast.Attribute) and depth < 16:
+            base = self.resolve(module, expr.value, depth + 1)
+            if isinstance(base, External):
+                return External(f"{base.qualname}.{expr.attr}")
+            if isinstance(base, Module):
+                found = self.resolve_name(base, expr.attr, depth + 1)
+                if found is None:
+                    for name in base.names:
+                        found = self.module_named(f"{name}.{expr.attr}")
+                        if found is not None:
+                            break
+                return found
+            if isinstance(base, ClassInfo):
+                return self.class_member(base, expr.attr)
+        return None
+
+    def class_member(self, cls: ClassInfo, name: str) -> Symbol | None:
+        """A method, nested class or class-level value defined in `cls` itself."""
+        for stmt in _top_level(cls.node.body):
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                if stmt.name == name:
+                    return self._functions.get(stmt)
+            elif isinstance(stmt, ast.ClassDef) and stmt.name == name:
+                return self._classes.get(stmt)
+            elif isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+            ):
+                return Value(cls.module, stmt.value)
+        return None
+
+    def bases(self, cls: ClassInfo) -> Iterator[Symbol]:
+        """What each base class of `cls` resolves to (unresolved ones skipped)."""
+        for base in cls.node.bases:
+            if isinstance(base, ast.Subscript):
+                base = base.value  # Generic[T], Repository[User]
+            found = self.resolve(cls.module, base)
+            if found is not None and found is not cls:
+                yield found
+
+    def mro(self, cls: ClassInfo) -> Iterator[ClassInfo | External]:
+        """`cls` and its bases, depth first, each once."""
+        seen: set[int] = set()
+        stack: list[ClassInfo | External] = [cls]
+        while stack:
+            current = stack.pop(0)
+            if id(current) in seen or len(seen) > 64:
+                continue
+            seen.add(id(current))
+            yield current
+            if isinstance(current, ClassInfo):
+                stack[:0] = [
+                    b
+                    for b in self.bases(current)
+                    if isinstance(b, ClassInfo | External)
+                ]
+
+    def method(self, cls: ClassInfo, name: str) -> FunctionInfo | None:
+        """The method `name` of `cls`, looked up through its bases in the codebase."""
+        for current in self.mro(cls):
+            if isinstance(current, ClassInfo):
+                member = self.class_member(current, name)
+                if isinstance(member, FunctionInfo):
+                    return member
+        return None
+
+    def functions_named(self, name: str) -> list[FunctionInfo]:
+        """Module-level functions of that name anywhere in the codebase."""
+        return [
+            f for f in self._by_simple_name.get(name, []) if isinstance(f, FunctionInfo)
+        ]
+
+    def methods_named(self, name: str) -> list[FunctionInfo]:
+        """Methods of that name in any class of the codebase."""
+        return [
+            f
+            for f in self._functions.values()
+            if f.cls is not None and f.node.name == name
+        ]
