@@ -13,6 +13,12 @@ import yaml
 
 from uowgen import _spec_edit as spec_edit
 from uowgen._check import ReportFormat, check_project, format_report
+from uowgen._doctor import (
+    DoctorFormat,
+    format_doctor_report,
+    run_doctor,
+    text_warnings,
+)
 from uowgen._project import (
     ANSWERS_FILE,
     CONFLICTS_FILE,
@@ -384,6 +390,77 @@ def check(
         found = find_project(project or Path.cwd())
         report = check_project(found, latest=latest)
     typer.echo(format_report(report, output, cwd=Path.cwd()))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files and folders to check (default: the current folder).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        DoctorFormat,
+        typer.Option(
+            "--format",
+            help="text: ruff-like lines; json: for bots; github: annotations; "
+            "sarif: SARIF 2.1.0 for code scanning.",
+        ),
+    ] = DoctorFormat.TEXT,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Rules to check, by code or prefix (UOW003, UOW00); comma-separated "
+            "or repeated. Replaces the config's select.",
+            show_default=False,
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="Rules not to check, by code or prefix; added to the config's.",
+            show_default=False,
+        ),
+    ] = None,
+    no_config: Annotated[
+        bool,
+        typer.Option(
+            "--no-config", help="Ignore [tool.uowgen.doctor] in pyproject.toml."
+        ),
+    ] = False,
+) -> None:
+    """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
+
+    Statically, with Python's ast: sessions shared from import time (UOW001),
+    commits after a dependency's yield (UOW002), HTTP calls inside a transaction
+    (UOW003), autocommit=True (UOW004), engines never disposed (UOW005),
+    expire_on_commit with async sessions (UOW006), lazy relationships under
+    asyncio (UOW007). `# noqa: UOW003` on a line silences it there. Exit 0: clean;
+    1: findings; 2: a bad path, option or configuration.
+    """
+
+    def codes(values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        return [code for value in values for code in value.split(",") if code.strip()]
+
+    with _exit_on_user_error():
+        report = run_doctor(
+            paths or [Path()],
+            select=codes(select),
+            ignore=codes(ignore) or [],
+            use_config=not no_config,
+        )
+    if output is DoctorFormat.TEXT:
+        for line in text_warnings(report):
+            typer.secho(line, fg=typer.colors.YELLOW, err=True)
+    typer.echo(format_doctor_report(report, output))
     if not report.ok:
         raise typer.Exit(1)
 
