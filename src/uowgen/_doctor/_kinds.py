@@ -291,6 +291,11 @@ class Inference:
                             entered = self.entered_kind(
                                 self.kind_of(item.context_expr, scope)
                             )
+                            name = dotted(item.optional_vars)
+                            if entered is not None and entered.group != "request":
+                                # What a context manager yields is this block's own
+                                # session, whatever it was called inside the manager.
+                                entered = replace(entered, group=name)
                             self._bind(scope, item.optional_vars, entered)
                 elif isinstance(node, ast.For | ast.AsyncFor):
                     self._bind(scope, node.target, None)
