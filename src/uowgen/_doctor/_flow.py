@@ -382,6 +382,16 @@ def awaited_calls(node: ast.AST) -> set[int]:
     return awaited
 
 
+def _keeps_objects(expr: ast.expr) -> bool:
+    """`factory(expire_on_commit=False)`: a session whose commits expire nothing."""
+    return isinstance(expr, ast.Call) and any(
+        k.arg == "expire_on_commit"
+        and isinstance(k.value, ast.Constant)
+        and k.value.value is False
+        for k in expr.keywords
+    )
+
+
 def _text(expr: ast.expr) -> str:
     return dotted(expr) or (last_name(expr) or "...")
 
@@ -415,6 +425,8 @@ class _Walker:
         self.after_yield = False
         self.loops: list[list[_State]] = []
         self.reported: set[int] = set()
+        # Sessions made with `expire_on_commit=False` given to the call itself.
+        self.keeps: set[str] = set()
 
     def run(self) -> FlowResult:
         self.block(self.function.node.body, _State())
@@ -526,6 +538,8 @@ class _Walker:
                 continue
             name = dotted(bound) if bound is not None else None
             line = item.context_expr.lineno
+            if name is not None and _keeps_objects(item.context_expr):
+                self.keeps.add(name)
             if kind.tag is Tag.TRANSACTION:
                 receiver = item.context_expr
                 if isinstance(receiver, ast.Call) and isinstance(
@@ -638,7 +652,8 @@ class _Walker:
         method = func.attr
         if method == "commit":
             state.open.pop(group, None)
-            self.committed(state, call.lineno)
+            if dotted(func.value) not in self.keeps:
+                self.committed(state, call.lineno)
         elif method in ENDING_METHODS:
             state.open.pop(group, None)
         elif method == "refresh":
@@ -687,6 +702,8 @@ class _Walker:
             return
         if not isinstance(target, ast.Name):
             return
+        if value is not None and _keeps_objects(value):
+            self.keeps.add(target.id)
         state.loaded.pop(target.id, None)
         state.expired.pop(target.id, None)
         strength = self.orm_result(value) if value is not None else None

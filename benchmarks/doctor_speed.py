@@ -1,0 +1,92 @@
+"""How fast `uowgen doctor` checks real codebases, and that nothing crashes it.
+
+The corpus (benchmarks/doctor_corpus.py: pinned FastAPI + SQLAlchemy releases from
+PyPI, fetched once into a cache) is checked codebase by codebase, each three times
+(the median is reported, parse included); then the standard library and this
+virtualenv's site-packages are checked once each, as two big codebases, to show no
+valid file makes it raise. Files it cannot parse are warnings, counted here.
+
+Run: .venv/bin/python benchmarks/doctor_speed.py
+Prints a table and writes benchmarks/doctor_speed.json.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import platform
+import statistics
+import sys
+import sysconfig
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from doctor_corpus import fetch_all
+
+from uowgen._doctor import DoctorReport, run_doctor
+
+RUNS = 3
+OUT = Path(__file__).with_name("doctor_speed.json")
+
+
+def measure(path: Path, runs: int) -> tuple[DoctorReport, float]:
+    times: list[float] = []
+    report: DoctorReport | None = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        report = run_doctor([path], use_config=False)
+        times.append(time.perf_counter() - start)
+    assert report is not None
+    return report, statistics.median(times)
+
+
+def row(label: str, report: DoctorReport, seconds: float) -> dict[str, Any]:
+    return {
+        "codebase": label,
+        "files": report.files,
+        "seconds": round(seconds, 2),
+        "files_per_second": round(report.files / seconds, 1),
+        "findings": dict(sorted(Counter(f.code for f in report.findings).items())),
+        "warnings": len(report.warnings),
+    }
+
+
+def main() -> None:
+    rows: list[dict[str, Any]] = []
+    for label, path in fetch_all().items():
+        report, seconds = measure(path, RUNS)
+        rows.append(row(label, report, seconds))
+        print(f"checked {label}", file=sys.stderr)
+    stdlib = Path(ast.__file__).parent
+    site = Path(sysconfig.get_paths()["purelib"])
+    for label, path in (("standard library", stdlib), ("site-packages", site)):
+        report, seconds = measure(path, 1)
+        rows.append(row(f"{label} ({path})", report, seconds))
+        print(f"checked {label}", file=sys.stderr)
+    print("| codebase | files | s | files/s | findings | unparsable |")
+    print("|---|---:|---:|---:|---|---:|")
+    for r in rows:
+        found = ", ".join(f"{code} {n}" for code, n in r["findings"].items()) or "-"
+        print(
+            f"| {r['codebase']} | {r['files']} | {r['seconds']} | "
+            f"{r['files_per_second']} | {found} | {r['warnings']} |"
+        )
+    OUT.write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "runs": RUNS,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()
