@@ -11,7 +11,8 @@ from uowgen._doctor._model import DoctorReport, Finding
 from uowgen._doctor._rules import RULES, RULES_BY_CODE
 from uowgen._version import __version__
 
-README = "https://github.com/uowgen/uowgen#uowgen-doctor-lint-any-codebase-for-the-seeds-mistakes"
+# The rules are documented in uowgen's README, one subsection per rule.
+README = "README.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -94,7 +95,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "end_line": finding.end_line,
         "end_column": finding.end_column,
-        "url": f"{README.partition('#')[0]}#{rule.anchor}",
+        "docs": f"{README}#{rule.anchor}",
     }
 
 
@@ -140,7 +141,6 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                 "text": f"{rule.why} Fix: {rule.fix}",
                 "markdown": f"{rule.why}\n\n**Fix:** {rule.fix}",
             },
-            "helpUri": f"{README.partition('#')[0]}#{rule.anchor}",
             "defaultConfiguration": {
                 "level": "error",
                 "enabled": rule.code in report.selected,
@@ -200,7 +200,6 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                     "driver": {
                         "name": "uowgen doctor",
                         "version": __version__,
-                        "informationUri": README.partition("#")[0],
                         "rules": rules,
                     }
                 },
