@@ -77,10 +77,14 @@ __version__: str = _own["uowgen._version"].__version__
 SpecError = _own["uowgen._spec"].SpecError
 
 
-def _spec_data(models: Any, project_name: Any, package_name: Any) -> dict[str, Any]:
+def _spec_data(
+    models: Any, project_name: Any, package_name: Any, admin: Any = False
+) -> dict[str, Any]:
     data: dict[str, Any] = {"project_name": project_name, "models": models}
     if package_name and package_name != _naming.package_name(str(project_name)):
         data["package_name"] = package_name
+    if admin:
+        data["admin"] = admin
     return data
 
 
@@ -88,9 +92,11 @@ def _report(problems: list[str]) -> str:
     return "invalid spec:\n" + "\n".join(f"  - {problem}" for problem in problems)
 
 
-def check_models(models: Any, project_name: Any, package_name: Any) -> str:
+def check_models(
+    models: Any, project_name: Any, package_name: Any, admin: Any = False
+) -> str:
     """Copier validator: empty when the models make a valid spec, else the problems."""
-    problems = spec_problems(_spec_data(models, project_name, package_name))
+    problems = spec_problems(_spec_data(models, project_name, package_name, admin))
     return _report(problems) if problems else ""
 
 
@@ -152,7 +158,7 @@ class UowgenContext(ContextHook):
         # thousand times for 30 models) with the same answers: derive them once per
         # environment, which copier makes anew for each render, so nothing carries
         # over from one render (or template version) to the next.
-        self._answers: tuple[Any, Any, Any] | None = None
+        self._answers: tuple[Any, Any, Any, Any] | None = None
         self._derived: dict[str, Any] = {}
         self._keyed: dict[str, dict[str, Any]] = {}
 
@@ -163,6 +169,7 @@ class UowgenContext(ContextHook):
             context["models"],
             context["project_name"],
             context.get("package_name"),
+            context.get("admin", False),
         )
         if self._answers is None or any(
             new is not old for new, old in zip(answers, self._answers, strict=True)
@@ -176,4 +183,18 @@ class UowgenContext(ContextHook):
                     raise ValueError(exc.message) from exc
                 self._keyed[key] = build_context(spec)
             self._answers, self._derived = answers, self._keyed[key]
-        context.update(self._derived, uowgen_version=__version__)
+        context.update(
+            self._derived,
+            uowgen_version=__version__,
+            recorded_answers=_recorded(context.get("_copier_answers", {})),
+        )
+
+
+def _recorded(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers to write in the answers file: `admin` only when it is on, so a
+    project without the admin records what it did before the question existed."""
+    return {
+        key: value
+        for key, value in answers.items()
+        if key != "admin" or value is not False
+    }

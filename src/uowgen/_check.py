@@ -370,6 +370,8 @@ def spec_changes(old: ProjectSpec, new: ProjectSpec) -> list[tuple[str, str | No
         changes.append((f"project_name is now {new.project_name!r}", None))
     if old.package != new.package:
         changes.append((f"package is now {new.package}", None))
+    if old.admin != new.admin:
+        changes.append((f"admin is now {'on' if new.admin else 'off'}", None))
     before = {model.name: model for model in old.models}
     after = {model.name: model for model in new.models}
     for name, model in after.items():

@@ -113,10 +113,21 @@ def new(
         f"Created {made}: {models} model{'s' if models != 1 else ''}, {files} files",
         fg=typer.colors.GREEN,
     )
+    admin = load_spec(made / "uowgen.yml").admin
     steps = [
         (f"cd {dst}", ""),
         ("python -m venv .venv && .venv/bin/pip install -e '.[dev]'", "install"),
         (".venv/bin/alembic upgrade head", "create the SQLite schema"),
+        *(
+            [
+                (
+                    f".venv/bin/python -m {_package_of(made)}.admin.password",
+                    "ADMIN_PASSWORD_HASH; ADMIN_SECRET_KEY too (README: The admin)",
+                )
+            ]
+            if admin
+            else []
+        ),
         (
             f".venv/bin/uvicorn --factory {_package_of(made)}.main:create_app",
             "serve http://127.0.0.1:8000/docs",
@@ -508,7 +519,14 @@ def _ask_spec() -> ProjectSpec:
             typer.echo(f"  {name} was not added; give it again")
             continue
         models.append(model)
-    return parse_spec({"project_name": project_name, "models": models})
+    admin = typer.confirm(
+        "Add an admin dashboard at /admin (a view per model, behind a login)?",
+        default=False,
+    )
+    spec: dict[str, Any] = {"project_name": project_name, "models": models}
+    if admin:
+        spec["admin"] = True
+    return parse_spec(spec)
 
 
 def _spec_text(project: Project) -> str:

@@ -17,6 +17,7 @@ import yaml
 
 from uowgen import _naming
 from uowgen._spec import (
+    ADMIN_SESSION_MODEL,
     FieldSpec,
     ModelSpec,
     ProjectSpec,
@@ -110,6 +111,9 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
         )
     package = spec.package
     kinds = {field["kind"] for entity in entities for field in entity["fields"]}
+    in_order = [by_name[name] for name in ordered]
+    # The admin's logins table, built as a model's is (its migration, its model).
+    admin_session = _entity(ADMIN_SESSION_MODEL, {}) if spec.admin else None
     return {
         "package": package,
         "distribution": _naming.distribution_name(package),
@@ -117,7 +121,13 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:
         "title_toml": json.dumps(spec.project_name, ensure_ascii=False),
         "title_markdown": _markdown(spec.project_name),
         "entities": entities,
-        "entities_in_dependency_order": [by_name[name] for name in ordered],
+        "entities_in_dependency_order": in_order,
+        # Every table the initial migration creates, referenced ones first.
+        "tables_in_dependency_order": in_order
+        + ([admin_session] if admin_session else []),
+        "admin": spec.admin,
+        "admin_session": admin_session,
+        "admin_tests": _admin_tests(entities, in_order),
         "uses": {
             **{kind: kind in kinds for kind in ("decimal", "datetime", "json", "uuid")},
             "sample_values": any(
@@ -208,6 +218,13 @@ def _entity(model: ModelSpec, models: dict[str, ModelSpec]) -> dict[str, Any]:
         "tag": _naming.kebab(plural),
         "label": module.replace("_", " "),
         "label_plural": plural.replace("_", " "),
+        # The admin: its view class, its key in URLs (/admin/<key>/list), the
+        # names it shows, and the field a row is shown by in selects and titles.
+        "admin_view": f"{model.name}Admin",
+        "admin_key": _naming.kebab(plural),
+        "admin_name": _capitalized(module.replace("_", " ")),
+        "admin_name_plural": _capitalized(plural.replace("_", " ")),
+        "admin_label_field": _label_field(fields),
         "id_param": f"{module}_id",
         "create_schema": f"{model.name}Create",
         "update_schema": f"{model.name}Update",
@@ -288,6 +305,7 @@ def _field(
                 "back_populates": related_name(model, field),
                 "self": target.name == model.name,
                 "summary": f"{target.name}Summary",
+                "admin_key": _naming.kebab(target_table),
             },
         )
     else:
@@ -331,6 +349,7 @@ def _scalar(model: ModelSpec, field: FieldSpec) -> dict[str, Any]:
     if kind == "str":
         length = field.max_length or DEFAULT_STR_LENGTH
         info.update(
+            max_length=length,
             py_type="str",
             sa_type=f"String({length})",
             migration_type=f"sa.String(length={length})",
@@ -508,6 +527,9 @@ def _reverse(
         "name": related_name(model, field),
         "source": model.name,
         "source_module": _naming.snake(model.name),
+        "source_admin_key": _naming.kebab(
+            model.plural or _naming.plural_snake(model.name)
+        ),
         "back_populates": field.name,
         "column": f"{field.name}_id",
         "self": model.name == target["name"],
@@ -583,6 +605,48 @@ def _hostile_examples(entities: list[dict[str, Any]]) -> dict[str, Any]:
             )
         ),
         "self_ref": first(lambda f: f["ref"] is not None and f["ref"]["self"]),
+    }
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _label_field(fields: list[dict[str, Any]]) -> str | None:
+    """The field a row is named by in the admin: a unique text, else the first text."""
+    texts = [f for f in fields if f["kind"] in ("str", "text")]
+    unique = [f for f in texts if f["unique"]]
+    chosen = unique or texts
+    return str(chosen[0]["attr"]) if chosen else None
+
+
+def _admin_tests(
+    entities: list[dict[str, Any]], in_order: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The models the generated admin tests exercise, each for what it has.
+
+    `main` has the most references (its edit page loads related rows); the others
+    are the first model with a field of that kind, or None when no model has one.
+    """
+
+    def first(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        for entity in in_order:
+            field = next((f for f in entity["fields"] if wanted(f)), None)
+            if field is not None:
+                return {"entity": entity, "field": field}
+        return None
+
+    main = max(
+        in_order, key=lambda e: len([r for r in e["refs"] if not r["ref"]["self"]])
+    )
+    return {
+        "main": main,
+        "unique": first(lambda f: f["unique"] and f["kind"] in ("str", "text")),
+        "text": first(lambda f: f["kind"] == "str"),
+        "enum": first(lambda f: f["kind"] == "enum"),
+        "number": first(lambda f: f["kind"] in ("int", "bigint")),
+        "ref": first(lambda f: f["ref"] is not None and not f["ref"]["self"]),
+        "all": entities,
     }
 
 

@@ -39,11 +39,14 @@ def answers(spec: ProjectSpec) -> dict[str, Any]:
     record the same `.copier-answers.yml`.
     """
     models = spec.model_dump(mode="python", exclude_defaults=True)["models"]
-    return {
+    answers: dict[str, Any] = {
         "project_name": spec.project_name,
         "package_name": spec.package,
         "models": models,
     }
+    if spec.admin:  # left out when off, like every spec key at its default
+        answers["admin"] = True
+    return answers
 
 
 def generate(

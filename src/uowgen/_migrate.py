@@ -107,7 +107,7 @@ def plan_revision(
         UowgenError: `renames` does not fit the specs, or existing rows would need a
             value the new spec does not give (a new required field with no default).
     """
-    source, target = _Schema(old), _Schema(new)
+    source, target = _Schema(_tables_of(old)), _Schema(_tables_of(new))
     pairs = _pair(source, target, renames or Renames())
     upgrade = _Diff(source, target, pairs, upgrade=True)
     if upgrade.problems:
@@ -125,7 +125,15 @@ def plan_revision(
 
 def build_metadata(spec: ProjectSpec) -> sa.MetaData:
     """The tables of `spec` exactly as the generated models declare them."""
-    return _Schema(spec).metadata
+    return _Schema(_tables_of(spec)).metadata
+
+
+def _tables_of(spec: ProjectSpec) -> ProjectSpec:
+    """`spec` with a model for every table, the admin's logins table included.
+
+    So turning the admin on or off creates or drops it like any model's table.
+    """
+    return spec.model_copy(update={"models": spec.table_models()})
 
 
 def write_revision(revision: Revision, versions_dir: Path, *, message: str) -> Path:

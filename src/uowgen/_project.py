@@ -59,7 +59,7 @@ class Project:
         answers = self.answers()
         data = {
             key: answers[key]
-            for key in ("project_name", "package_name", "models")
+            for key in ("project_name", "package_name", "admin", "models")
             if key in answers
         }
         return parse_spec(data, source=str(self.answers_path))

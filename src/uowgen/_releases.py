@@ -247,10 +247,11 @@ class ReleaseRender:
     def __init__(self, release: Release, answers: dict[str, Any], scratch: Path):
         self.release = release
         spec = scratch / "recorded-spec.yml"
-        # The answers as recorded, so that version reads exactly what it rendered.
+        # The answers as recorded, so that version reads exactly what it rendered
+        # (`admin` is recorded only when on, so a release before it never sees it).
         recorded = {
             key: answers[key]
-            for key in ("project_name", "package_name", "models")
+            for key in ("project_name", "package_name", "admin", "models")
             if key in answers
         }
         spec.write_text(yaml.safe_dump(recorded, sort_keys=False), encoding="utf-8")

@@ -135,6 +135,14 @@ RESERVED_PACKAGES = frozenset(
         "pytest",
         "typing",
         "test",
+        # What every project (fastapi_offline) or the admin imports.
+        "fastapi_offline",
+        "starlette_admin",
+        "argon2",
+        "itsdangerous",
+        "jinja2",
+        "multipart",
+        "python_multipart",
     }
 )
 _MAX_NAME = 48
@@ -173,10 +181,12 @@ class ModelSpec(_Strict):
 
 
 class ProjectSpec(_Strict):
-    """The whole spec: the project and its models."""
+    """The whole spec: the project, whether it has an admin, and its models."""
 
     project_name: str
     package_name: str | None = None
+    # A dashboard at /admin with a login (starlette-admin); off unless asked for.
+    admin: bool = False
     models: list[ModelSpec] = Field(min_length=1)
 
     @property
@@ -197,6 +207,36 @@ class ProjectSpec(_Strict):
     def to_data(self) -> dict[str, Any]:
         """The spec as plain data, without the keys left at their defaults."""
         return self.model_dump(mode="json", exclude_defaults=True)
+
+    def table_models(self) -> list[ModelSpec]:
+        """The models that have a table: the spec's, then the admin's logins."""
+        return [*self.models, ADMIN_SESSION_MODEL] if self.admin else self.models
+
+
+# The table where the admin keeps its logins (`admin: true`): the template's model,
+# not the spec's, described as one so the migrations build it as they build the
+# others. A login cookie carries a random token; the table keeps only its hash.
+ADMIN_SESSION_MODEL = ModelSpec(
+    name="AdminSession",
+    fields=[
+        FieldSpec(name="token_hash", type="str", unique=True, max_length=64),
+        FieldSpec(name="username", type="str"),
+        FieldSpec(name="expires_at", type="datetime", index=True),
+    ],
+)
+# The classes the admin adds, and the names its views module imports beside the
+# models (a model may not shadow them there), besides each model's `<Model>Admin`.
+ADMIN_NAMES = (
+    "AdminSession",
+    "AdminAccount",
+    "ModelAdmin",
+    "RelatedRows",
+    "VersionField",
+    "HasOne",
+    "RowSchema",
+    "Sequence",
+    "UnitOfWorkGetter",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -606,6 +646,13 @@ class _Checker:
                 )
             owners.setdefault(name, owner)
 
+        if self.spec.admin:
+            # The admin's own model, module and table, and its classes.
+            admin = "the admin (`admin: true`)"
+            for name in (*ADMIN_NAMES, "AdminSessionRepository"):
+                claim(name, admin)
+            claim("module admin_session", admin)
+            claim("table admin_sessions", admin)
         reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
         for model in self.spec.models:
             where = f"model {model.name!r}"
@@ -618,6 +665,7 @@ class _Checker:
                 "List",
                 "Summary",
                 "Repository",
+                *(("Admin",) if self.spec.admin else ()),
             ):
                 claim(f"{model.name}{suffix}", where)
             claim(f"module {_naming.snake(model.name)}", where)

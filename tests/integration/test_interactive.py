@@ -65,6 +65,7 @@ def test_new_asks_model_by_model_and_checks_each_answer(tmp_path: Path) -> None:
         "note:ref:Note:cascade",
         "",
         "",
+        "",  # no admin
     ]
 
     code, output = in_terminal(["new", "notes"], answers, tmp_path)
@@ -75,11 +76,12 @@ def test_new_asks_model_by_model_and_checks_each_answer(tmp_path: Path) -> None:
     assert spec.project_name == "Notes"
     assert [model.name for model in spec.models] == ["Note", "Tag"]
     assert [field.name for field in spec.models[1].fields] == ["label", "note"]
+    assert not spec.admin
 
 
 def test_add_model_without_fields_asks_for_them(tmp_path: Path) -> None:
     made, output = in_terminal(
-        ["new", "app"], ["App", "Note", "body:text", "", ""], tmp_path
+        ["new", "app"], ["App", "Note", "body:text", "", "", "y"], tmp_path
     )
     assert made == 0, output
 
@@ -91,3 +93,7 @@ def test_add_model_without_fields_asks_for_them(tmp_path: Path) -> None:
     spec = load_spec(tmp_path / "app" / "uowgen.yml")
     assert [model.name for model in spec.models] == ["Note", "Tag"]
     assert (tmp_path / "app" / "src" / "app" / "models" / "tag.py").is_file()
+    # Asked at `new` ("y"): the admin, and now a view of the added model too.
+    assert spec.admin
+    views = (tmp_path / "app" / "src" / "app" / "admin" / "views.py").read_text()
+    assert "class TagAdmin(ModelAdmin):" in views

@@ -124,6 +124,7 @@ def test_a_reverse_collection_points_back_at_the_ref(shop: dict[str, Any]) -> No
         "back_populates": "gift_for",
         "column": "gift_for_id",
         "self": False,
+        "source_admin_key": "orders",
     }
     children = entity(shop, "Category")["reverse"][0]
     assert children["self"] is True
