@@ -395,6 +395,8 @@ class Connection:
     def __init__(self, port: int, timeout: float) -> None:
         self.port = port
         self.timeout = timeout
+        # Sent with every request of this connection (a logged-in client's cookie).
+        self.headers: dict[str, str] = {}
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def get(self, path: str) -> Response:
@@ -421,6 +423,7 @@ class Connection:
         reader, writer = self._streams
         payload = b"" if body is None else json.dumps(body).encode()
         head = f"{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
         if body is not None:
             head += "content-type: application/json\r\n"
         head += f"content-length: {len(payload)}\r\n\r\n"
