@@ -27,3 +27,23 @@ ensure_postgres() {
     return 1
   fi
 }
+
+ensure_chromium() {
+  # The admin's browser test drives Debian's chromium with playwright; playwright's
+  # own browser builds are never downloaded (this machine may have no internet).
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (apt-get install chromium) for the browser test"
+    apt-get update -qq
+    if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      && [ -x /usr/bin/chromium ]; then
+      return 0
+    fi
+  fi
+  echo "/usr/bin/chromium is missing and could not be installed: install Debian's" >&2
+  echo "'chromium' package (as root: apt-get install chromium), or deselect the" >&2
+  echo "browser test with -m 'not browser'." >&2
+  return 1
+}

@@ -7,24 +7,34 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EDGE_SPECS, EXAMPLES
+from tests.conftest import EDGE_SPECS, EXAMPLES, REPO
 from tests.helpers import run
-from uowgen import generate, load_spec
+from uowgen import generate, load_spec, parse_spec
 
 pytestmark = pytest.mark.slow
 
 
-SPECS = EXAMPLES + EDGE_SPECS
+# Every spec as it is, and with `admin: true` the seeds' domain (fastbot) and the
+# edge cases (self-references, a one-to-one ref, a unique enum, odd names).
+SPECS = [(path, False) for path in EXAMPLES + EDGE_SPECS] + [
+    (REPO / "examples" / "fastbot.yml", True),
+    (REPO / "tests" / "specs" / "edge_cases.yml", True),
+]
 
 
-@pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
+@pytest.fixture(
+    scope="module",
+    params=SPECS,
+    ids=[f"{path.stem}{'-admin' if admin else ''}" for path, admin in SPECS],
+)
 def project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    spec_path: Path = request.param
-    return generate(
-        load_spec(spec_path), tmp_path_factory.mktemp("gen") / spec_path.stem
-    )
+    spec_path, admin = request.param
+    spec = load_spec(spec_path)
+    if admin:
+        spec = parse_spec({**spec.to_data(), "admin": True})
+    return generate(spec, tmp_path_factory.mktemp("gen") / spec_path.stem)
 
 
 def test_generated_project_is_lint_and_format_clean(project: Path) -> None:

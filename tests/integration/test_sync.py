@@ -433,3 +433,45 @@ def test_rename_model_moves_its_files_with_the_edits_and_keeps_its_rows(
     assert execute(url, "SELECT source, target FROM lang_pairs")[0] == [("en", "fr")]
     alembic(project, url, "check")
     check_project(project)
+
+
+def test_the_admin_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    database = tmp_path / "app.db"
+    alembic_upgrade(project, database)
+    spec = project / "uowgen.yml"
+    original = spec.read_text()
+    spec.write_text(
+        original.replace(
+            "project_name: Fastbot\n", "project_name: Fastbot\nadmin: true\n"
+        )
+    )
+
+    out = uowgen(runner, project, "sync")
+
+    assert "migration" in out, out
+    admin = project / "src/fastbot/admin"
+    assert (admin / "views.py").is_file() and (admin / "auth.py").is_file()
+    migration = next((project / "migrations/versions").glob("0002_*.py")).read_text()
+    assert "admin_sessions" in migration and "create_table" in migration
+    assert "admin: true" in (project / ".copier-answers.yml").read_text()
+    assert "ADMIN_PASSWORD_HASH" in (project / "README.md").read_text()
+    assert_edits_kept(project)
+    alembic_upgrade(project, database)
+    alembic(project, f"sqlite+aiosqlite:///{database}", "check")
+    check_project(project)
+
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "admin on")
+    spec.write_text(original)
+    uowgen(runner, project, "sync")
+
+    assert not admin.exists()
+    assert (
+        "admin_sessions"
+        in next((project / "migrations/versions").glob("0003_*.py")).read_text()
+    )
+    assert "admin" not in (project / ".copier-answers.yml").read_text()
+    alembic_upgrade(project, database)
+    alembic(project, f"sqlite+aiosqlite:///{database}", "check")
+    assert_edits_kept(project)

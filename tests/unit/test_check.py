@@ -190,6 +190,9 @@ def test_spec_changes_name_models_and_fields() -> None:
     ]
     removed = parse_spec({**SPEC, "models": [USER_TYPE_SPEC]})
     assert spec_changes(old, removed) == [("model User removed", None)]
+    with_admin = parse_spec({**SPEC, "admin": True})
+    assert spec_changes(old, with_admin) == [("admin is now on", None)]
+    assert spec_changes(with_admin, old) == [("admin is now off", None)]
 
 
 def test_spec_lines_point_at_each_model() -> None:

@@ -438,3 +438,23 @@ def test_hostile_input_tests_aim_at_the_first_field_of_each_kind(
         "restrict": ("Product", "category"),
         "self_ref": ("Category", "parent"),
     }
+
+
+def test_the_admin_adds_its_logins_table_last_and_names_every_view() -> None:
+    spec = load_spec(REPO / "examples" / "fastbot.yml")
+    off = build_context(spec)
+    on = build_context(parse_spec({**spec.to_data(), "admin": True}))
+
+    assert not off["admin"] and off["admin_session"] is None
+    assert off["tables_in_dependency_order"] == off["entities_in_dependency_order"]
+    assert on["admin"] and on["admin_session"]["table"] == "admin_sessions"
+    assert on["tables_in_dependency_order"][-1] is on["admin_session"]
+    vocabulary_set = next(e for e in on["entities"] if e["name"] == "VocabularySet")
+    assert (
+        vocabulary_set["admin_view"],
+        vocabulary_set["admin_key"],
+        vocabulary_set["admin_name_plural"],
+        vocabulary_set["admin_label_field"],
+    ) == ("VocabularySetAdmin", "vocabulary-sets", "Vocabulary sets", "title")
+    # The admin tests edit the model whose form loads the most related rows.
+    assert on["admin_tests"]["main"] is vocabulary_set

@@ -1032,3 +1032,27 @@ def test_unreadable_versions_are_refused(
 def test_a_missing_versions_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UowgenError, match="no such folder"):
         write_revision(plan(spec(USER), BASE), tmp_path / "nope", message="x")
+
+
+def test_turning_the_admin_on_creates_its_logins_table_and_off_drops_it() -> None:
+    off = load_spec(REPO / "examples" / "fastbot.yml")
+    on = parse_spec({**off.to_data(), "admin": True})
+
+    up = plan_revision(off, on)
+    down = plan_revision(on, off)
+
+    assert up is not None and up.changes == ("create table admin_sessions",)
+    assert up.downgrade_changes == ("drop table admin_sessions",)
+    assert down is not None and down.changes == ("drop table admin_sessions",)
+    assert plan_revision(on, on) is None
+    table = build_metadata(on).tables["admin_sessions"]
+    assert [c.name for c in table.columns] == [
+        "id",
+        "token_hash",
+        "username",
+        "expires_at",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    assert "admin_sessions" not in build_metadata(off).tables

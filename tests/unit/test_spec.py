@@ -1172,3 +1172,36 @@ def test_a_parsed_spec_is_frozen() -> None:
     parsed: ProjectSpec = parse_spec(spec())
     with pytest.raises(ValidationError, match="frozen"):
         parsed.project_name = "Other"  # type: ignore[misc]
+
+
+def test_admin_is_off_unless_asked_for_and_kept_only_when_on() -> None:
+    off = parse_spec(spec())
+    on = parse_spec(spec(admin=True))
+
+    assert not off.admin and "admin" not in off.to_data()
+    assert on.admin and on.to_data()["admin"] is True
+    # The spec file keeps it under the project's name, before the models.
+    assert spec_yaml(on).splitlines()[:2] == ["project_name: App", "admin: true"]
+
+
+@pytest.mark.parametrize(
+    ("models", "problem"),
+    [
+        ([model("AdminSession")], "which the admin (`admin: true`) also generates"),
+        ([model("Session", plural="admin_sessions")], "table admin_sessions"),
+        ([model("User"), model("UserAdmin")], "'UserAdmin', which model 'User'"),
+        ([model("ModelAdmin")], "'ModelAdmin', which the admin"),
+    ],
+)
+def test_with_the_admin_a_model_may_not_take_its_names(
+    models: list[dict[str, Any]], problem: str
+) -> None:
+    assert spec_problems(spec(*models)) == []
+    problems = spec_problems(spec(*models, admin=True))
+    assert any(problem in found for found in problems), problems
+
+
+def test_admin_must_be_a_boolean() -> None:
+    assert spec_problems(spec(admin="yes")) == [
+        "`admin`: Input should be a valid boolean"
+    ]

@@ -1,0 +1,225 @@
+"""A real browser on the generated admin and API docs, with no internet.
+
+Headless Chromium (Debian's `chromium` package, driven by playwright; never a
+downloaded browser) logs in to a project generated with `admin: true`, opens a
+list, opens an edit page whose selects load related rows, changes a field, saves
+and sees the change, meets the stale-version refusal, logs out and is refused;
+then it loads `/docs` and finds the operations listed, which only works when the
+docs' assets come from the app. Every request to another host is blocked and
+recorded. Screenshots go to build/screenshots/ (the path is printed).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from playwright.sync_api import Route, expect, sync_playwright
+
+from tests.lifecycle.harness import REPO_ROOT, AppServer, migrate
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# A machine with no internet: no QUIC, no background fetches, a fresh profile.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a password for the browser"
+SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
+# starlette-admin's theme imports this font stylesheet; offline the page keeps a
+# system font. Nothing else may be fetched from another host.
+ADMIN_FONT = "https://rsms.me/inter/inter.css"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """examples/fastbot.yml with `admin: true`, on SQLite, served by uvicorn."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package "
+            "(./scripts/test does as root)"
+        )
+    from uowgen import generate, load_spec, parse_spec
+
+    spec = load_spec(REPO_ROOT / "examples" / "fastbot.yml")
+    root = tmp_path_factory.mktemp("browser") / "fastbot"
+    generate(parse_spec({**spec.to_data(), "admin": True}), root)
+    database = f"sqlite+aiosqlite:///{root / 'fastbot.db'}"
+    migrate(root, database)
+    app = AppServer(
+        target="tests.lifecycle.apps.admin:create_app",
+        env={
+            "DATABASE_URL": database,
+            "ADMIN_PASSWORD_HASH": PasswordHasher().hash(PASSWORD),
+            "ADMIN_SECRET_KEY": "browser-test-secret-0123456789-abcdefghij",
+        },
+        log_path=root / "server.log",
+        pythonpath=[root / "src", REPO_ROOT],
+    )
+    app.start()
+    yield app
+    app.stop()
+
+
+def seed(server: AppServer) -> dict[str, int]:
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        kind = api.post("/user-types", json={"code": "student", "name": "Student"})
+        user = api.post(
+            "/users",
+            json={
+                "email": "ada@example.com",
+                "first_name": "Ada",
+                "type_id": kind.json()["id"],
+            },
+        ).json()
+        pair = api.post(
+            "/language-pairs",
+            json={"source": "en", "target": "de", "user_id": user["id"]},
+        ).json()
+        sets = [
+            api.post(
+                "/vocabulary-sets",
+                json={
+                    "title": title,
+                    "owner_id": user["id"],
+                    "language_pair_id": pair["id"],
+                    "words": {"hello": "hallo", "thanks": "danke"},
+                },
+            ).json()
+            for title in ("Greetings", "Travel", "Food")
+        ]
+    return {"user": user["id"], "set": sets[-1]["id"]}
+
+
+def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
+    server: AppServer,
+) -> None:
+    ids = seed(server)
+    shots = SCREENSHOTS
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    blocked: list[str] = []
+    errors: list[str] = []
+    profile = tempfile.mkdtemp(prefix="uowgen-chromium-")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                profile,
+                executable_path=str(CHROMIUM),
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": 1280, "height": 1000},
+            )
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+
+            def only_the_app(route: Route) -> None:
+                url = route.request.url
+                if url.startswith(server.url):
+                    route.continue_()
+                else:
+                    blocked.append(url)
+                    route.abort()
+
+            page.route("**/*", only_the_app)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+            # Closed until logged in; wrong credentials are refused.
+            page.goto(f"{server.url}/admin/vocabulary-sets/list")
+            expect(page.get_by_text("Login to your account")).to_be_visible()
+            page.fill("#username", "admin")
+            page.fill("#password", "not the password")
+            page.click("button[type=submit]")
+            expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+            page.fill("#username", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+
+            # Back at the list it asked for: the rows are there.
+            expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
+            expect(
+                page.get_by_role("cell", name="Greetings", exact=True)
+            ).to_be_visible()
+            page.screenshot(path=shots / "list.png", full_page=True)
+
+            # The edit page: its selects load the related rows by their labels.
+            page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+            owner = page.locator("#select2-owner-container")
+            expect(owner).to_have_text("ada@example.com")
+            expect(page.locator("#select2-language_pair-container")).to_have_text("en")
+            expect(page.locator("#version")).to_have_value("1")
+            page.fill("#title", "Food and drink")
+            page.screenshot(path=shots / "edit.png", full_page=True)
+            page.get_by_role("button", name="Save", exact=True).click()
+            expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
+            expect(
+                page.get_by_role("cell", name="Food and drink", exact=True)
+            ).to_be_visible()
+            stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
+            assert (stored["title"], stored["version"]) == ("Food and drink", 2)
+
+            # The user's edit page lists the vocabulary sets that refer to them.
+            page.goto(f"{server.url}/admin/users/edit?pk={ids['user']}")
+            expect(page.get_by_role("link", name="Food and drink")).to_be_visible()
+
+            # A form opened before someone else's save is refused, not applied.
+            page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+            expect(owner).to_have_text("ada@example.com")  # the select is filled
+            httpx.patch(
+                f"{server.url}/vocabulary-sets/{ids['set']}",
+                json={"version": 2, "title": "Changed meanwhile"},
+            ).raise_for_status()
+            page.fill("#title", "Stale edit")
+            page.get_by_role("button", name="Save", exact=True).click()
+            expect(page.locator(".invalid-feedback").first).to_contain_text("reload")
+            expect(owner).to_have_text("ada@example.com")
+            page.screenshot(path=shots / "stale.png", full_page=True)
+            stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
+            assert stored["title"] == "Changed meanwhile"
+
+            # Log out through the menu; the admin is closed again.
+            page.goto(f"{server.url}/admin/")
+            page.locator("[data-bs-toggle=dropdown]").last.click()
+            page.get_by_role("button", name="Logout").last.click()
+            page.goto(f"{server.url}/admin/vocabulary-sets/list")
+            expect(page.get_by_text("Login to your account")).to_be_visible()
+
+            admin_blocked = sorted(set(blocked))
+            blocked.clear()
+
+            # The API docs, served from the app's own assets.
+            page.goto(f"{server.url}/docs")
+            expect(page.locator(".opblock").first).to_be_visible()
+            assert page.locator(".opblock").count() >= 20
+            expect(
+                page.get_by_text("/vocabulary-sets/{vocabulary_set_id}").first
+            ).to_be_visible()
+            page.screenshot(path=shots / "docs.png")
+            browser.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    sys.stdout.write(f"\nscreenshots: {shots}\n")
+
+    assert blocked == [], f"/docs asked another host for {blocked}"
+    assert set(admin_blocked) <= {ADMIN_FONT}, admin_blocked
+    assert errors == [], errors
+    assert sorted(path.name for path in shots.iterdir()) == [
+        "docs.png",
+        "edit.png",
+        "list.png",
+        "stale.png",
+    ]
