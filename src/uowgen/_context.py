@@ -646,6 +646,13 @@ def _admin_tests(
         "enum": first(lambda f: f["kind"] == "enum"),
         "number": first(lambda f: f["kind"] in ("int", "bigint")),
         "ref": first(lambda f: f["ref"] is not None and not f["ref"]["self"]),
+        "restrict": first(
+            lambda f: (
+                f["ref"] is not None
+                and not f["ref"]["self"]
+                and f["ref"]["on_delete"] == "RESTRICT"
+            )
+        ),
         "all": entities,
     }
 
