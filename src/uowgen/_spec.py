@@ -230,6 +230,7 @@ ADMIN_NAMES = (
     "AdminSession",
     "AdminAccount",
     "ModelAdmin",
+    "FieldConverter",
     "RelatedRows",
     "VersionField",
     "HasOne",

@@ -14,10 +14,12 @@ from uowgen import generate, load_spec, parse_spec
 pytestmark = pytest.mark.slow
 
 
-# Every spec as it is, and with `admin: true` the seeds' domain (fastbot) and the
-# edge cases (self-references, a one-to-one ref, a unique enum, odd names).
+# Every spec as it is, and with `admin: true` the seeds' domain (fastbot), every
+# field type (shop) and the edge cases (self-references, a one-to-one ref, a unique
+# enum, odd names).
 SPECS = [(path, False) for path in EXAMPLES + EDGE_SPECS] + [
     (REPO / "examples" / "fastbot.yml", True),
+    (REPO / "examples" / "shop.yml", True),
     (REPO / "tests" / "specs" / "edge_cases.yml", True),
 ]
 
