@@ -1,6 +1,6 @@
 """The lifecycle benchmark: one command, prints a table, writes benchmarks/results.json.
 
-    python benchmarks/run.py            # about 3 minutes on 2 cores
+    python benchmarks/run.py            # about 8 minutes on 2 cores
 
 Starts a throwaway PostgreSQL (tests/postgres.py), renders examples/fastbot.yml,
 and serves each app with uvicorn on 127.0.0.1 (tests/lifecycle/harness.py):
@@ -12,7 +12,15 @@ and serves each app with uvicorn on 127.0.0.1 (tests/lifecycle/harness.py):
 2. The overhead of the generated layers: GET by id and create through routes ->
    services -> unit of work -> repositories, against hand-written handlers running
    the same queries in the same server on the same pool, alternating.
+1b. The same seed flow, the README's example against a hand-written handler with
+   early commits (same queries, same server, same pool), in alternating rounds:
+   req/s, CPU per request, longest idle-in-transaction stretch (median and spread
+   of the rounds), and transactions per request from pg_stat_database.
 3. SQL statements per request of a list endpoint with a reference, 10 and 100 rows.
+4. A list page at offset 0 and deep into a table of a million users, OFFSET
+   against keyset (`after`), with and without the total count.
+
+`--only <section>` runs one section.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from tests.lifecycle.harness import (
     ActivitySampler,
     AppServer,
     Connection,
+    Request,
     Response,
     migrate,
     register_request,
@@ -119,8 +128,9 @@ def seed_flow_run(
     clients: int,
     duration: float,
     latency: float,
+    register: Request | None = None,
 ) -> dict[str, Any]:
-    register = register_request(type_id, f"{app}-")
+    register = register or register_request(type_id, f"{app}-")
 
     # One request first, so every app starts with its pool warm the same way.
     asyncio.run(run_load(server.url, register, clients=1, total=1))
@@ -158,6 +168,95 @@ def seed_flow_run(
         / (after["time"] - before["time"]),
         "cpu_ms_per_request": (cpu_after - cpu_before) / max(len(ok), 1) * 1000,
         "activity_samples": activity.samples,
+    }
+
+
+# ------------------------------------------ 1b. seed flow against hand-written
+
+# The README's example (/register) and the same flow hand-written with early
+# commits (/raw/register), in one server on one pool, alternating round by round.
+SEED_STACKS = {"generated": "/register", "hand-written": "/raw/register"}
+
+
+def seed_flow_vs_handwritten(
+    cluster: Cluster, project: Path, logs: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    type_id = new_user_type(cluster)
+    rounds: dict[str, list[dict[str, Any]]] = {stack: [] for stack in SEED_STACKS}
+    with stub_server(args.latency) as stub_url:
+        settings = {
+            "db_pool_size": args.pool_size,
+            "db_max_overflow": 0,
+            "stub_url": stub_url,
+        }
+        server = serve("generated", cluster, project, logs, **settings)
+        try:
+            for round_ in range(args.seed_rounds):
+                order = list(SEED_STACKS)
+                if round_ % 2:
+                    order.reverse()
+                for stack in order:
+                    register = register_request(
+                        type_id, f"{stack}-{round_}-", SEED_STACKS[stack]
+                    )
+                    row = seed_flow_run(
+                        "generated", server, cluster, type_id, args.clients,
+                        args.seed_round_seconds, args.latency, register=register,
+                    )  # fmt: skip
+                    rounds[stack].append(row)
+        finally:
+            server.stop()
+        transactions = {
+            stack: transactions_per_request(
+                cluster, project, logs, settings, type_id, stack
+            )
+            for stack in SEED_STACKS
+        }
+    return {"rounds": rounds, "transactions": transactions}
+
+
+def transactions_per_request(
+    cluster: Cluster,
+    project: Path,
+    logs: Path,
+    settings: dict[str, Any],
+    type_id: int,
+    stack: str,
+    requests: int = 200,
+) -> dict[str, float]:
+    """Commits and rollbacks per request, from pg_stat_database.
+
+    A server of its own, stopped before the second reading: a backend reports its
+    counts when it exits, so none are left pending. Read from another database
+    (template1), so the reading is not counted.
+    """
+    monitor = cluster.url.rsplit("/", 1)[0] + "/template1"
+    query = (
+        "SELECT xact_commit, xact_rollback FROM pg_stat_database "
+        "WHERE datname = 'postgres'"
+    )
+    register = register_request(type_id, f"tx-{stack}-", SEED_STACKS[stack])
+    server = serve("generated", cluster, project, logs, **settings)
+    try:
+        asyncio.run(run_load(server.url, register, clients=1, total=1))
+        (before,) = sql(monitor, query)
+        result = asyncio.run(
+            run_load(
+                server.url,
+                lambda c, n: register(c, n + 1),
+                clients=10,
+                total=requests,
+                timeout=60,
+            )
+        )
+        assert len(result.ok()) == requests, result.statuses()
+    finally:
+        server.stop()
+    time.sleep(1.0)  # the exiting backends' reports
+    (after,) = sql(monitor, query)
+    return {
+        "commits": (after[0] - before[0]) / requests,
+        "rollbacks": (after[1] - before[1]) / requests,
     }
 
 
@@ -217,6 +316,10 @@ def overhead(
                     n / w for n, w, _ in runs
                 ),
                 "cpu_ms_per_request": sum(c for _, _, c in runs) / requests * 1000,
+                "rounds": [
+                    {"throughput_rps": n / w, "cpu_ms_per_request": c / n * 1000}
+                    for n, w, c in runs
+                ],
             }
         )
     return rows
@@ -246,7 +349,7 @@ def server_create_user(server: AppServer, type_id: int) -> int:
 
 
 def queries_per_request(
-    cluster: Cluster, project: Path, logs: Path
+    cluster: Cluster, project: Path, logs: Path, _args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     type_id = new_user_type(cluster)
     sql(
@@ -282,6 +385,64 @@ def queries_per_request(
     return rows
 
 
+# ------------------------------------------------------- 4. deep pages, 1M rows
+
+
+def deep_pages(
+    cluster: Cluster, project: Path, logs: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """A list page at the start and deep into a table of `args.deep_rows` users:
+    OFFSET against keyset (`after`), with and without the total count."""
+    type_id = new_user_type(cluster)
+    sql(cluster.url, "TRUNCATE users CASCADE")
+    sql(
+        cluster.url,
+        "INSERT INTO users (email, first_name, is_active, type_id, version) "
+        "SELECT 'deep' || g || '@example.com', 'D', true, $1, 1 "
+        "FROM generate_series(1, $2::int) g",
+        type_id,
+        args.deep_rows,
+    )
+    sql(cluster.url, "VACUUM ANALYZE users")
+    (first_id,) = sql(cluster.url, "SELECT min(id) FROM users")[0]
+    deep = args.deep_rows - 100  # rows before the deep page
+    variants = {
+        "offset 0, with total": "offset=0",
+        f"offset {deep:,}, with total": f"offset={deep}",
+        "offset 0, total=false": "offset=0&total=false",
+        f"offset {deep:,}, total=false": f"offset={deep}&total=false",
+        "keyset first page, total=false": "total=false",
+        f"keyset after {deep:,} rows, total=false": (
+            f"after={first_id + deep - 1}&total=false"
+        ),
+    }
+    server = serve("generated", cluster, project, logs)
+    rows = []
+    try:
+        for label, query in variants.items():
+            url = f"/users?limit=50&{query}"
+
+            async def page(client: Connection, _n: int, url: str = url) -> Response:
+                return await client.get(url)
+
+            asyncio.run(run_load(server.url, page, clients=1, total=3))  # warm
+            result = asyncio.run(
+                run_load(server.url, page, clients=1, total=args.deep_requests)
+            )
+            assert len(result.ok()) == args.deep_requests, result.statuses()
+            rows.append(
+                {
+                    "variant": label,
+                    "query": query,
+                    "p50_ms": result.latency_quantile(0.5) * 1000,
+                    "p90_ms": result.latency_quantile(0.9) * 1000,
+                }
+            )
+    finally:
+        server.stop()
+    return rows
+
+
 # ---------------------------------------------------------------------- output
 
 
@@ -306,8 +467,38 @@ def sql_version() -> str:
     return _VERSION[0] if _VERSION else "?"
 
 
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def spread(runs: list[dict[str, Any]], key: str, digits: int, scale: float = 1) -> str:
+    values = [run[key] * scale for run in runs]
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"[{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    )
+
+
 def print_tables(report: dict[str, Any]) -> None:
     args = report["settings"]
+    if "seed_flow" in report:
+        print_seed_flow(report, args)
+    if "seed_vs_handwritten" in report:
+        print_seed_vs_handwritten(report, args)
+    if "overhead" in report:
+        print_overhead(report, args)
+    if "queries_per_request" in report:
+        print_queries(report)
+    if "deep_pages" in report:
+        print(f"\nA page of 50 users in a table of {args['deep_rows']:,} rows, "
+              f"{args['deep_requests']} sequential requests each\n")  # fmt: skip
+        print("| page | p50 ms | p90 ms |")
+        print("|---|---:|---:|")
+        for row in report["deep_pages"]:
+            print(f"| {row['variant']} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} |")
+
+
+def print_seed_flow(report: dict[str, Any], args: dict[str, Any]) -> None:
     print(
         f"\nSeed flow: pool_size {args['pool_size']}, max_overflow 0, "
         f"{args['clients']} clients, {args['latency']} s external latency, "
@@ -324,23 +515,61 @@ def print_tables(report: dict[str, Any]) -> None:
             f"| {row['mean_checked_out']:.2f} | {row['cpu_ms_per_request']:.1f} "
             f"| {row['errors']} |"
         )
+
+
+def print_seed_vs_handwritten(report: dict[str, Any], args: dict[str, Any]) -> None:
+    seed = report["seed_vs_handwritten"]
+    print(
+        f"\nSeed flow against hand-written early commits: same server and pool, "
+        f"{args['seed_rounds']} alternating rounds of {args['seed_round_seconds']} s "
+        "each; median [min-max] of the rounds\n"
+    )
+    print(
+        "| stack | req/s | CPU ms/req | longest idle in tx ms "
+        "| commits/req | rollbacks/req |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for stack, runs in seed["rounds"].items():
+        tx = seed["transactions"][stack]
+        print(
+            f"| {stack} | {spread(runs, 'throughput_rps', 1)} "
+            f"| {spread(runs, 'cpu_ms_per_request', 1)} "
+            f"| {spread(runs, 'longest_idle_in_transaction_s', 0, 1000)} "
+            f"| {tx['commits']:.2f} | {tx['rollbacks']:.2f} |"
+        )
+    generated, handwritten = (seed["rounds"][s] for s in SEED_STACKS)
+    for key, name in (("throughput_rps", "req/s"), ("cpu_ms_per_request", "CPU")):
+        ratio = median(generated, key) / median(handwritten, key) * 100
+        print(f"\ngenerated / hand-written, median {name}: {ratio:.0f}%", end="")
+    print()
+
+
+def print_overhead(report: dict[str, Any], args: dict[str, Any]) -> None:
     print(
         f"\nOverhead of the layers: {args['overhead_clients']} clients, "
-        f"{args['rounds']} alternating rounds of {args['round_seconds']} s each\n"
+        f"{args['rounds']} alternating rounds of {args['round_seconds']} s each; "
+        "median [min-max] of the rounds\n"
     )
-    print("| operation | stack | req/s | CPU ms/req | vs hand-written (req/s, CPU) |")
+    print(
+        "| operation | stack | req/s | CPU ms/req "
+        "| vs hand-written, medians (req/s, CPU) |"
+    )
     print("|---|---|---:|---:|---:|")
     by_key = {(r["operation"], r["stack"]): r for r in report["overhead"]}
     for (operation, stack), row in by_key.items():
-        base = by_key[(operation, "hand-written")]
+        base = by_key[(operation, "hand-written")]["rounds"]
+        runs = row["rounds"]
         ratio = (
-            f"{row['throughput_rps'] / base['throughput_rps'] * 100:.0f}%, "
-            f"{row['cpu_ms_per_request'] / base['cpu_ms_per_request'] * 100:.0f}%"
+            f"{median(runs, 'throughput_rps') / median(base, 'throughput_rps'):.0%}, "
+            f"{median(runs, 'cpu_ms_per_request') / median(base, 'cpu_ms_per_request'):.0%}"
         )
         print(
-            f"| {operation} | {stack} | {row['throughput_rps']:.0f} "
-            f"| {row['cpu_ms_per_request']:.2f} | {ratio} |"
+            f"| {operation} | {stack} | {spread(runs, 'throughput_rps', 0)} "
+            f"| {spread(runs, 'cpu_ms_per_request', 2)} | {ratio} |"
         )
+
+
+def print_queries(report: dict[str, Any]) -> None:
     print("\nSQL statements per request\n")
     print("| endpoint | page size | statements |")
     print("|---|---:|---:|")
@@ -354,11 +583,20 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--seed-rounds", type=int, default=6)
+    parser.add_argument("--seed-round-seconds", type=float, default=10.0)
     parser.add_argument("--overhead-clients", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--round-seconds", type=float, default=3.0)
+    parser.add_argument("--deep-rows", type=int, default=1_000_000)
+    parser.add_argument("--deep-requests", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--round-seconds", type=float, default=5.0)
     parser.add_argument(
         "--output", type=Path, default=ROOT / "benchmarks" / "results.json"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["seed-flow", "seed-vs-handwritten", "overhead", "queries", "deep"],
+        help="run one section",
     )
     args = parser.parse_args()
     try:
@@ -377,12 +615,18 @@ def main() -> None:
         migrate(project, cluster.url)
         report["machine"] = machine()
         print(f"machine: {report['machine']}", flush=True)
-        print("1/3 seed flow ...", flush=True)
-        report["seed_flow"] = seed_flow(cluster, project, logs, args)
-        print("2/3 overhead of the layers ...", flush=True)
-        report["overhead"] = overhead(cluster, project, logs, args)
-        print("3/3 statements per request ...", flush=True)
-        report["queries_per_request"] = queries_per_request(cluster, project, logs)
+        sections = {
+            "seed-flow": ("seed_flow", seed_flow),
+            "seed-vs-handwritten": ("seed_vs_handwritten", seed_flow_vs_handwritten),
+            "overhead": ("overhead", overhead),
+            "queries": ("queries_per_request", queries_per_request),
+            # Last: it replaces the users with a million rows.
+            "deep": ("deep_pages", deep_pages),
+        }
+        for name, (key, run) in sections.items():
+            if args.only in (None, name):
+                print(f"{name} ...", flush=True)
+                report[key] = run(cluster, project, logs, args)
     print_tables(report)
     args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwritten: {args.output}")

@@ -452,7 +452,7 @@ class Connection:
 Request = Callable[[Connection, int], Awaitable[Response]]
 
 
-def register_request(type_id: int, prefix: str) -> Request:
+def register_request(type_id: int, prefix: str, path: str = "/register") -> Request:
     """A load request for the seed flow: register user `<prefix><n>@example.com`."""
 
     async def register(client: Connection, n: int) -> Response:
@@ -461,7 +461,7 @@ def register_request(type_id: int, prefix: str) -> Request:
             "first_name": "R",
             "type_id": type_id,
         }
-        return await client.post("/register", json=body)
+        return await client.post(path, json=body)
 
     return register
 

@@ -12,7 +12,8 @@ Added here, never changing the generated code:
 - `/lifecycle/...`: a write scope that pauses inside, and a row lock held across a
   long statement, for the disconnect and cancellation scenarios;
 - `/raw/...`: hand-written FastAPI + SQLAlchemy handlers running the same queries as
-  the generated GET-by-id and create, on the same engine (the overhead benchmark).
+  the generated GET-by-id and create, on the same engine (the overhead benchmark),
+  and `/raw/register`, the README's example written by hand with early commits.
 """
 
 import asyncio
@@ -35,7 +36,7 @@ from fastbot.unit_of_work import UnitOfWork
 from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from tests.lifecycle.apps.instrument import (
     CancelOnDisconnect,
@@ -168,7 +169,7 @@ def create_app() -> FastAPI:
     async def raw_read_user(session: RawSession, user_id: int) -> UserPublic:
         async with session.begin():
             row = await session.scalar(
-                select(User).where(User.id == user_id).options(selectinload(User.type))
+                select(User).where(User.id == user_id).options(joinedload(User.type))
             )
         if row is None:
             raise HTTPException(404)
@@ -184,7 +185,33 @@ def create_app() -> FastAPI:
                 await session.scalars(
                     select(User)
                     .where(User.id == row.id)
-                    .options(selectinload(User.type))
+                    .options(joinedload(User.type))
+                    .execution_options(populate_existing=True)
+                )
+            ).one()
+        return UserPublic.model_validate(row)
+
+    @app.post("/raw/register", status_code=201)
+    async def raw_register(request: Request, body: UserCreate) -> UserPublic:
+        """The README's read -> call -> write, hand-written with early commits."""
+        sessions = request.app.state.raw_sessions
+        async with sessions.begin() as session:
+            taken = await session.scalar(
+                select(User.id).where(User.email == body.email).limit(1)
+            )
+        if taken is not None:
+            raise HTTPException(409)
+        directory = request.app.state.directory
+        (await directory.get("/check", params={"q": body.email})).raise_for_status()
+        async with sessions.begin() as session:
+            row = User(**body.model_dump())
+            session.add(row)
+            await session.flush()
+            row = (
+                await session.scalars(
+                    select(User)
+                    .where(User.id == row.id)
+                    .options(joinedload(User.type))
                     .execution_options(populate_existing=True)
                 )
             ).one()
