@@ -112,14 +112,16 @@ def watchdog_cost(project: Path, rounds: int, seconds: float) -> dict[str, Any]:
         }
         servers = {
             variant: AppServer(
-                target="fastbot.main:create_app",
+                # The generated app as the lifecycle tests serve it (it adds the
+                # /_stats route the harness waits for), the same for both.
+                target="tests.lifecycle.apps.generated:create_app",
                 env={
                     "DATABASE_URL": cluster.url,
                     "DB_SLOW_TRANSACTION_MS": "1000" if variant == "on" else "0",
                     "DB_POOL_SIZE": "10",
                 },
                 log_path=project.parent / f"watch-{variant}.log",
-                pythonpath=[project / "src"],
+                pythonpath=[project / "src", ROOT],
             ).start()
             for variant in ("on", "off")
         }
