@@ -45,7 +45,7 @@ APPENDED = {
     "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
     "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
 }
-OWN_SETTING = "    max_request_body_bytes: int = 1_048_576\n"
+OWN_SETTING = "    db_echo: bool = False\n"
 OWN_SETTING_EDITED = OWN_SETTING + "    # Ours.\n    feature_flag: bool = False\n"
 DELETED = "tests/e2e/test_commit_before_response.py"
 
