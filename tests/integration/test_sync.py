@@ -416,8 +416,9 @@ def test_rename_model_moves_its_files_with_the_edits_and_keeps_its_rows(
     repository = project / "src/fastbot/repositories/language_pair.py"
     repository.write_text(
         repository.read_text().replace(
-            "from sqlalchemy.orm import selectinload\n",
-            "# Mine: pairs are per user.\nfrom sqlalchemy.orm import selectinload\n",
+            "from sqlalchemy.orm import joinedload, selectinload\n",
+            "# Mine: pairs are per user.\n"
+            "from sqlalchemy.orm import joinedload, selectinload\n",
         )
     )
     git(project, "commit", "-qam", "a note in the repository")
