@@ -11,6 +11,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
 
+# A user's edits of a fastbot project, in several places, each appended to a file:
+# a use case, a query, a comment, a README section (sync and update keep them).
+FASTBOT_EDITS = {
+    "src/fastbot/services/user.py": (
+        "\n\nasync def count_users(uow: UnitOfWork) -> int:\n"
+        '    """A use case of my own."""\n'
+        "    async with uow.read() as tx:\n"
+        "        return await tx.users.count()\n"
+    ),
+    "src/fastbot/repositories/user.py": (
+        "\n    async def by_email(self, email: str) -> User | None:\n"
+        '        """A query of my own."""\n'
+        "        return await self.find_by(email=email)\n"
+    ),
+    "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
+    "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
+}
+
 
 def run(command: list[str], cwd: Path, **env: str) -> str:
     """Run a tool of the dev environment in `cwd`; fail with its output.

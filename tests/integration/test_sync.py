@@ -21,27 +21,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
+from tests.helpers import FASTBOT_EDITS as EDITS
 from tests.helpers import check_project, copy_template, run
 from uowgen import generate, load_spec
 from uowgen._cli import app
 
 pytestmark = pytest.mark.slow
-
-EDITS = {
-    "src/fastbot/services/user.py": (
-        "\n\nasync def count_users(uow: UnitOfWork) -> int:\n"
-        '    """A use case of my own."""\n'
-        "    async with uow.read() as tx:\n"
-        "        return await tx.users.count()\n"
-    ),
-    "src/fastbot/repositories/user.py": (
-        "\n    async def by_email(self, email: str) -> User | None:\n"
-        '        """A query of my own."""\n'
-        "        return await self.find_by(email=email)\n"
-    ),
-    "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
-    "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
-}
 
 
 def git(project: Path, *args: str) -> str:

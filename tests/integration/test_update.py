@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
-from tests.helpers import check_project, copy_template, run
+from tests.helpers import FASTBOT_EDITS, check_project, copy_template, run
 from uowgen._cli import app
 from uowgen._version import __version__
 
@@ -30,21 +30,7 @@ OLD_WHEEL = RELEASES / f"uowgen-{OLD}-py3-none-any.whl"
 SPEC = REPO / "examples" / "fastbot.yml"
 
 # Edits in several places, none on lines the template changed since 0.2.0.
-APPENDED = {
-    "src/fastbot/services/user.py": (
-        "\n\nasync def count_users(uow: UnitOfWork) -> int:\n"
-        '    """A use case of my own."""\n'
-        "    async with uow.read() as tx:\n"
-        "        return await tx.users.count()\n"
-    ),
-    "src/fastbot/repositories/user.py": (
-        "\n    async def by_email(self, email: str) -> User | None:\n"
-        '        """A query of my own."""\n'
-        "        return await self.find_by(email=email)\n"
-    ),
-    "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
-    "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
-}
+APPENDED = FASTBOT_EDITS
 OWN_SETTING = "    db_echo: bool = False\n"
 OWN_SETTING_EDITED = OWN_SETTING + "    # Ours.\n    feature_flag: bool = False\n"
 DELETED = "tests/e2e/test_commit_before_response.py"
