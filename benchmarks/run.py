@@ -468,7 +468,7 @@ def sql_version() -> str:
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
+    return float(statistics.median(run[key] for run in runs))
 
 
 def spread(runs: list[dict[str, Any]], key: str, digits: int, scale: float = 1) -> str:
