@@ -63,6 +63,11 @@ APPS = {
 }
 
 
+# The CPUs the app servers run on (main() gives them one of their own, so the load
+# generator, PostgreSQL and the stub never take the app's core); None: any.
+APP_CPUS: frozenset[int] | None = None
+
+
 def serve(
     app: str, cluster: Cluster, project: Path, logs: Path, **env: object
 ) -> AppServer:
@@ -76,6 +81,7 @@ def serve(
         env=environment,
         log_path=logs / f"{app}.log",
         pythonpath=[project / "src", ROOT],
+        cpus=APP_CPUS,
     ).start()
 
 
@@ -152,6 +158,11 @@ def seed_flow_run(
     after, cpu_after = server.stats(), server.cpu_seconds()
     activity = sampler.summary()
     ok = result.ok()
+    pauses = [
+        (generation, ms)
+        for at, generation, ms in after["gc_pauses"]
+        if before["time"] < at <= after["time"]
+    ]
     return {
         "app": app,
         "label": APPS[app],
@@ -168,6 +179,8 @@ def seed_flow_run(
         / (after["time"] - before["time"]),
         "cpu_ms_per_request": (cpu_after - cpu_before) / max(len(ok), 1) * 1000,
         "activity_samples": activity.samples,
+        "full_collections": sum(1 for generation, _ in pauses if generation == 2),
+        "longest_gc_pause_ms": max((ms for _, ms in pauses), default=0.0),
     }
 
 
@@ -178,41 +191,52 @@ def seed_flow_run(
 SEED_STACKS = {"generated": "/register", "hand-written": "/raw/register"}
 
 
+# The generated app freezes its startup objects out of the garbage collector
+# (main.freeze_startup_objects); the same rounds without it show what it is for.
+GC_VARIANTS = {"gc.freeze": {}, "no freeze": {"bench_no_gc_freeze": 1}}
+
+
 def seed_flow_vs_handwritten(
     cluster: Cluster, project: Path, logs: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     type_id = new_user_type(cluster)
-    rounds: dict[str, list[dict[str, Any]]] = {stack: [] for stack in SEED_STACKS}
+    variants: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with stub_server(args.latency) as stub_url:
         settings = {
             "db_pool_size": args.pool_size,
             "db_max_overflow": 0,
             "stub_url": stub_url,
         }
-        server = serve("generated", cluster, project, logs, **settings)
-        try:
-            for round_ in range(args.seed_rounds):
-                order = list(SEED_STACKS)
-                if round_ % 2:
-                    order.reverse()
-                for stack in order:
-                    register = register_request(
-                        type_id, f"{stack}-{round_}-", SEED_STACKS[stack]
-                    )
-                    row = seed_flow_run(
-                        "generated", server, cluster, type_id, args.clients,
-                        args.seed_round_seconds, args.latency, register=register,
-                    )  # fmt: skip
-                    rounds[stack].append(row)
-        finally:
-            server.stop()
+        for variant, extra in GC_VARIANTS.items():
+            rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in SEED_STACKS}
+            server = serve("generated", cluster, project, logs, **settings, **extra)
+            try:
+                for round_ in range(args.seed_rounds):
+                    order = list(SEED_STACKS)
+                    if round_ % 2:
+                        order.reverse()
+                    for stack in order:
+                        tag = f"{stack}-{variant}-{round_}-".replace(" ", "")
+                        register = register_request(type_id, tag, SEED_STACKS[stack])
+                        row = seed_flow_run(
+                            "generated", server, cluster, type_id, args.clients,
+                            args.seed_round_seconds, args.latency, register=register,
+                        )  # fmt: skip
+                        rounds[stack].append(row)
+            finally:
+                server.stop()
+            variants[variant] = rounds
         transactions = {
             stack: transactions_per_request(
                 cluster, project, logs, settings, type_id, stack
             )
             for stack in SEED_STACKS
         }
-    return {"rounds": rounds, "transactions": transactions}
+    return {
+        "rounds": variants["gc.freeze"],
+        "rounds_no_gc_freeze": variants["no freeze"],
+        "transactions": transactions,
+    }
 
 
 def transactions_per_request(
@@ -317,7 +341,12 @@ def overhead(
                 ),
                 "cpu_ms_per_request": sum(c for _, _, c in runs) / requests * 1000,
                 "rounds": [
-                    {"throughput_rps": n / w, "cpu_ms_per_request": c / n * 1000}
+                    {
+                        "throughput_rps": n / w,
+                        "cpu_ms_per_request": c / n * 1000,
+                        # Near 1.0: the app's core is the bottleneck, not the load.
+                        "app_cpu_busy": c / w,
+                    }
                     for n, w, c in runs
                 ],
             }
@@ -463,6 +492,22 @@ def machine() -> dict[str, Any]:
 _VERSION: list[str] = []
 
 
+def pin(report: dict[str, Any], *, enabled: bool) -> None:
+    """Give the app servers the first CPU and everything else the others.
+
+    Started from here after this call, PostgreSQL, the stub and the load generator
+    inherit the rest; the app's CPU time then measures the app, not its neighbours.
+    """
+    global APP_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cpus) < 2:
+        report["pinning"] = "none: every process on every CPU"
+        return
+    APP_CPUS = frozenset(cpus[:1])
+    os.sched_setaffinity(0, set(cpus[1:]))
+    report["pinning"] = f"app servers on CPU {cpus[0]}, the rest on CPUs {cpus[1:]}"
+
+
 def sql_version() -> str:
     return _VERSION[0] if _VERSION else "?"
 
@@ -517,6 +562,26 @@ def print_seed_flow(report: dict[str, Any], args: dict[str, Any]) -> None:
         )
 
 
+def paired(
+    runs: list[dict[str, Any]], base: list[dict[str, Any]], key: str
+) -> dict[str, float]:
+    """The ratios of rounds run side by side (round r against round r of `base`).
+
+    Adjacent rounds share the machine's state at the time, so their ratio is steadier
+    than a ratio of two medians: the median ratio and its interquartile range.
+    """
+    ratios = [run[key] / other[key] for run, other in zip(runs, base, strict=True)]
+    q1, q2, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return {"median": q2, "q1": q1, "q3": q3, "min": min(ratios), "max": max(ratios)}
+
+
+def show_ratio(ratio: dict[str, float]) -> str:
+    return (
+        f"{ratio['median']:.0%} (IQR {ratio['q1']:.0%}-{ratio['q3']:.0%}, "
+        f"range {ratio['min']:.0%}-{ratio['max']:.0%})"
+    )
+
+
 def print_seed_vs_handwritten(report: dict[str, Any], args: dict[str, Any]) -> None:
     seed = report["seed_vs_handwritten"]
     print(
@@ -525,47 +590,52 @@ def print_seed_vs_handwritten(report: dict[str, Any], args: dict[str, Any]) -> N
         "each; median [min-max] of the rounds\n"
     )
     print(
-        "| stack | req/s | CPU ms/req | longest idle in tx ms "
-        "| commits/req | rollbacks/req |"
+        "| app startup | stack | req/s | CPU ms/req | longest idle in tx ms "
+        "| longest GC pause ms | full GCs | commits/req | rollbacks/req |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for stack, runs in seed["rounds"].items():
-        tx = seed["transactions"][stack]
-        print(
-            f"| {stack} | {spread(runs, 'throughput_rps', 1)} "
-            f"| {spread(runs, 'cpu_ms_per_request', 1)} "
-            f"| {spread(runs, 'longest_idle_in_transaction_s', 0, 1000)} "
-            f"| {tx['commits']:.2f} | {tx['rollbacks']:.2f} |"
-        )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for variant, key in (("gc.freeze", "rounds"), ("no freeze", "rounds_no_gc_freeze")):
+        for stack, runs in seed[key].items():
+            tx = seed["transactions"][stack] if key == "rounds" else None
+            commits = f"{tx['commits']:.2f} | {tx['rollbacks']:.2f}" if tx else "|"
+            print(
+                f"| {variant} | {stack} | {spread(runs, 'throughput_rps', 1)} "
+                f"| {spread(runs, 'cpu_ms_per_request', 1)} "
+                f"| {spread(runs, 'longest_idle_in_transaction_s', 0, 1000)} "
+                f"| {spread(runs, 'longest_gc_pause_ms', 0)} "
+                f"| {spread(runs, 'full_collections', 0)} | {commits} |"
+            )
     generated, handwritten = (seed["rounds"][s] for s in SEED_STACKS)
+    print("\ngenerated / hand-written, round by round (gc.freeze):")
     for key, name in (("throughput_rps", "req/s"), ("cpu_ms_per_request", "CPU")):
-        ratio = median(generated, key) / median(handwritten, key) * 100
-        print(f"\ngenerated / hand-written, median {name}: {ratio:.0f}%", end="")
-    print()
+        print(f"  {name}: {show_ratio(paired(generated, handwritten, key))}")
 
 
 def print_overhead(report: dict[str, Any], args: dict[str, Any]) -> None:
     print(
         f"\nOverhead of the layers: {args['overhead_clients']} clients, "
         f"{args['rounds']} alternating rounds of {args['round_seconds']} s each; "
-        "median [min-max] of the rounds\n"
+        "median [min-max] of the rounds; generated / hand-written round by round\n"
     )
     print(
-        "| operation | stack | req/s | CPU ms/req "
-        "| vs hand-written, medians (req/s, CPU) |"
+        "| operation | stack | req/s | CPU ms/req | app CPU busy "
+        "| vs hand-written req/s | CPU |"
     )
-    print("|---|---|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|")
     by_key = {(r["operation"], r["stack"]): r for r in report["overhead"]}
     for (operation, stack), row in by_key.items():
         base = by_key[(operation, "hand-written")]["rounds"]
         runs = row["rounds"]
-        ratio = (
-            f"{median(runs, 'throughput_rps') / median(base, 'throughput_rps'):.0%}, "
-            f"{median(runs, 'cpu_ms_per_request') / median(base, 'cpu_ms_per_request'):.0%}"
-        )
+        ratios = "| |"
+        if stack != "hand-written":
+            ratios = (
+                f"| {show_ratio(paired(runs, base, 'throughput_rps'))} "
+                f"| {show_ratio(paired(runs, base, 'cpu_ms_per_request'))} |"
+            )
         print(
             f"| {operation} | {stack} | {spread(runs, 'throughput_rps', 0)} "
-            f"| {spread(runs, 'cpu_ms_per_request', 2)} | {ratio} |"
+            f"| {spread(runs, 'cpu_ms_per_request', 2)} "
+            f"| {spread(runs, 'app_cpu_busy', 2)} {ratios}"
         )
 
 
@@ -583,15 +653,20 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--pool-size", type=int, default=5)
-    parser.add_argument("--seed-rounds", type=int, default=6)
+    parser.add_argument("--seed-rounds", type=int, default=8)
     parser.add_argument("--seed-round-seconds", type=float, default=10.0)
     parser.add_argument("--overhead-clients", type=int, default=10)
     parser.add_argument("--deep-rows", type=int, default=1_000_000)
     parser.add_argument("--deep-requests", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--round-seconds", type=float, default=5.0)
     parser.add_argument(
         "--output", type=Path, default=ROOT / "benchmarks" / "results.json"
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the app servers share every CPU with the load generator",
     )
     parser.add_argument(
         "--only",
@@ -605,6 +680,7 @@ def main() -> None:
         sys.exit("advanced-alchemy is missing: pip install -e '.[dev,bench]'")
 
     report: dict[str, Any] = {"settings": vars(args) | {"output": str(args.output)}}
+    pin(report, enabled=not args.no_pin)
     with (
         tempfile.TemporaryDirectory(prefix="uowgen-bench-") as tmp,
         throwaway_cluster() as cluster,
@@ -615,6 +691,7 @@ def main() -> None:
         migrate(project, cluster.url)
         report["machine"] = machine()
         print(f"machine: {report['machine']}", flush=True)
+        print(f"pinning: {report['pinning']}", flush=True)
         sections = {
             "seed-flow": ("seed_flow", seed_flow),
             "seed-vs-handwritten": ("seed_vs_handwritten", seed_flow_vs_handwritten),

@@ -119,6 +119,8 @@ class AppServer:
     pythonpath: list[Path]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # CPUs the server may run on (the benchmark gives it one of its own); None: any.
+    cpus: frozenset[int] | None = None
 
     @property
     def url(self) -> str:
@@ -133,6 +135,10 @@ class AppServer:
             "--no-access-log", "--timeout-graceful-shutdown", "10",
         ]  # fmt: skip
         log = self.log_path.open("ab")
+        if self.cpus is not None:
+            # Pinned from its first instruction, so every thread it starts inherits it.
+            cpus = ",".join(str(cpu) for cpu in sorted(self.cpus))
+            command = ["taskset", "--cpu-list", cpus, *command]
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + timeout

@@ -5,7 +5,9 @@ rendered project's `src` on PYTHONPATH. Configured by the project's own settings
 (DATABASE_URL, DB_POOL_SIZE, ...); STUB_URL is the slow external service.
 
 Added here, never changing the generated code:
-- `/_stats` (pool and statement counters);
+- `/_stats` (pool and statement counters, garbage-collection pauses);
+- `BENCH_NO_GC_FREEZE=1` skips the startup `gc.freeze()`, for the benchmark's
+  comparison;
 - `POST /register`: the README's worked example, `fastbot.registration`, verbatim;
 - `/singleton/...`: services in the seed's style, module-level singletons sharing
   one `UnitOfWork` made at import;
@@ -17,11 +19,13 @@ Added here, never changing the generated code:
 """
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+import fastbot.main
+from fastapi import FastAPI, HTTPException, Request
 from fastbot.api.deps import UowDep
 from fastbot.db import create_engine, create_session_factory
 from fastbot.main import create_app as create_generated_app
@@ -35,7 +39,7 @@ from fastbot.settings import get_settings
 from fastbot.unit_of_work import UnitOfWork
 from pydantic import BaseModel
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from tests.lifecycle.apps.instrument import (
@@ -87,6 +91,9 @@ class LongStatement(BaseModel):
 
 
 def create_app() -> FastAPI:
+    if os.environ.get("BENCH_NO_GC_FREEZE") == "1":
+        # The lifespan looks the function up in its module when it runs.
+        fastbot.main.freeze_startup_objects = lambda: None  # type: ignore[assignment]
     app = create_generated_app(get_settings())
     stats = add_stats(app)
     generated_lifespan = app.router.lifespan_context
@@ -158,16 +165,12 @@ def create_app() -> FastAPI:
             await tx.session.execute(text("SELECT pg_sleep(:s)"), {"s": body.seconds})
         return {"done": True}
 
-    # ---- Hand-written handlers: the same queries, no layers.
-    async def raw_session(request: Request) -> AsyncIterator[AsyncSession]:
-        async with request.app.state.raw_sessions() as session:
-            yield session
-
-    RawSession = Annotated[AsyncSession, Depends(raw_session)]
-
+    # ---- Hand-written handlers: the same queries, no layers, nothing spare: the
+    # session comes straight from the factory (no dependency), and the reload after
+    # the insert fills in only what the flush left unloaded.
     @app.get("/raw/users/{user_id}")
-    async def raw_read_user(session: RawSession, user_id: int) -> UserPublic:
-        async with session.begin():
+    async def raw_read_user(request: Request, user_id: int) -> UserPublic:
+        async with request.app.state.raw_sessions.begin() as session:
             row = await session.scalar(
                 select(User).where(User.id == user_id).options(joinedload(User.type))
             )
@@ -176,17 +179,14 @@ def create_app() -> FastAPI:
         return UserPublic.model_validate(row)
 
     @app.post("/raw/users", status_code=201)
-    async def raw_create_user(session: RawSession, body: UserCreate) -> UserPublic:
-        async with session.begin():
+    async def raw_create_user(request: Request, body: UserCreate) -> UserPublic:
+        async with request.app.state.raw_sessions.begin() as session:
             row = User(**body.model_dump())
             session.add(row)
             await session.flush()
             row = (
                 await session.scalars(
-                    select(User)
-                    .where(User.id == row.id)
-                    .options(joinedload(User.type))
-                    .execution_options(populate_existing=True)
+                    select(User).where(User.id == row.id).options(joinedload(User.type))
                 )
             ).one()
         return UserPublic.model_validate(row)
@@ -209,10 +209,7 @@ def create_app() -> FastAPI:
             await session.flush()
             row = (
                 await session.scalars(
-                    select(User)
-                    .where(User.id == row.id)
-                    .options(joinedload(User.type))
-                    .execution_options(populate_existing=True)
+                    select(User).where(User.id == row.id).options(joinedload(User.type))
                 )
             ).one()
         return UserPublic.model_validate(row)

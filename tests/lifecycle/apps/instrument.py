@@ -18,7 +18,9 @@ app's own code.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import gc
 import os
 import time
 from contextvars import ContextVar
@@ -93,6 +95,21 @@ class Stats:
         self.calls_in_transaction = 0
         self.most_held_at_call = 0
         self.offending_calls: list[dict[str, Any]] = []  # the first few, for messages
+        # Garbage collections of 1 ms or more: (monotonic end, generation, ms).
+        # The event loop runs nothing meanwhile, open transactions included.
+        self.gc_pauses: collections.deque[tuple[float, int, float]] = collections.deque(
+            maxlen=10_000
+        )
+        self._gc_started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._gc_started = now
+        elif (now - self._gc_started) >= 0.001:
+            pause = (now - self._gc_started) * 1000
+            self.gc_pauses.append((now, info["generation"], pause))
 
     def _advance(self, delta: int) -> None:
         now = time.monotonic()
@@ -154,6 +171,7 @@ class Stats:
             "checked_out_seconds": self.integral,
             "statements": self.statements,
             "time": self.since,
+            "gc_pauses": list(self.gc_pauses),
             "external_calls": {
                 "calls": self.calls,
                 "after_checkout": self.calls_after_checkout,
