@@ -76,3 +76,44 @@ def test_database_restart_answers_503_then_recovers_losing_nothing(
     assert server.stats()["checked_out"] == 0
     log = server.log()
     assert "Traceback" not in log, log[-4000:]
+
+
+@pytest.mark.usefixtures("empty_tables")
+def test_restart_while_idle_costs_no_request(serve: Serve, cluster: Cluster) -> None:
+    """The server restarts while the pool holds idle connections, then load comes.
+
+    Without pool_pre_ping, a pooled connection the server closed used to fail the
+    first statement run on it (one 503 per restart). The pool now finds such a
+    connection closed when it is checked out (asyncpg marks it as the server's
+    goodbye arrives) and replaces it, at no round trip.
+    """
+    server = serve(db_pool_timeout_s=2, db_connect_timeout_s=2)
+    type_id = create_user_type(server)
+
+    phase = "warm"
+
+    async def request(client: Connection, n: int) -> Response:
+        if n % 2:
+            return await client.get(f"/user-types/{type_id}")
+        body = {
+            "email": f"{phase}{n}@example.com",
+            "first_name": "I",
+            "type_id": type_id,
+        }
+        return await client.post("/users", json=body)
+
+    # Several connections in the pool, all idle.
+    warm = asyncio.run(run_load(server.url, request, clients=10, total=100))
+    assert set(warm.statuses()) <= {200, 201}, warm.statuses()
+    assert server.stats()["checked_out"] == 0
+    cluster.stop("fast")
+    cluster.start()  # returns once the server accepts connections
+
+    phase = "after"
+    result = asyncio.run(
+        run_load(server.url, request, clients=20, total=200, timeout=15)
+    )
+    assert set(result.statuses()) <= {200, 201}, result.statuses()
+    assert server.stats()["checked_out"] == 0
+    log = server.log()
+    assert "Traceback" not in log, log[-4000:]
