@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -354,6 +355,25 @@ def overhead(
     return rows
 
 
+def function_calls(
+    cluster: Cluster, project: Path, _logs: Path, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Function calls per request, counted by cProfile in a process of its own."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": cluster.url,
+        "DB_APPLICATION_NAME": "bench-calls",
+        "PYTHONPATH": os.pathsep.join([str(project / "src"), str(ROOT)]),
+    }
+    command = [sys.executable, str(ROOT / "benchmarks" / "calls.py")]
+    command += ["--requests", str(args.call_requests)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise RuntimeError(f"benchmarks/calls.py failed:\n{out.stderr}")
+    result: dict[str, dict[str, float]] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
 async def list_users(client: Connection, _n: int, *, limit: int) -> Response:
     return await client.get(f"/users?limit={limit}")
 
@@ -532,6 +552,8 @@ def print_tables(report: dict[str, Any]) -> None:
         print_seed_vs_handwritten(report, args)
     if "overhead" in report:
         print_overhead(report, args)
+    if "function_calls" in report:
+        print_calls(report, args)
     if "queries_per_request" in report:
         print_queries(report)
     if "deep_pages" in report:
@@ -639,6 +661,21 @@ def print_overhead(report: dict[str, Any], args: dict[str, Any]) -> None:
         )
 
 
+def print_calls(report: dict[str, Any], args: dict[str, Any]) -> None:
+    print(
+        f"\nFunction calls per request (cProfile, {args['call_requests']} requests "
+        "each, in process through httpx's ASGI transport)\n"
+    )
+    print("| operation | generated | hand-written | generated / hand-written |")
+    print("|---|---:|---:|---:|")
+    for operation, stacks in report["function_calls"].items():
+        generated, handwritten = stacks["generated"], stacks["hand-written"]
+        print(
+            f"| {operation} | {generated:.0f} | {handwritten:.0f} "
+            f"| {generated / handwritten:.1%} |"
+        )
+
+
 def print_queries(report: dict[str, Any]) -> None:
     print("\nSQL statements per request\n")
     print("| endpoint | page size | statements |")
@@ -656,6 +693,7 @@ def main() -> None:
     parser.add_argument("--seed-rounds", type=int, default=8)
     parser.add_argument("--seed-round-seconds", type=float, default=10.0)
     parser.add_argument("--overhead-clients", type=int, default=10)
+    parser.add_argument("--call-requests", type=int, default=1000)
     parser.add_argument("--deep-rows", type=int, default=1_000_000)
     parser.add_argument("--deep-requests", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=10)
@@ -670,7 +708,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["seed-flow", "seed-vs-handwritten", "overhead", "queries", "deep"],
+        choices=[
+            "seed-flow",
+            "seed-vs-handwritten",
+            "overhead",
+            "calls",
+            "queries",
+            "deep",
+        ],
         help="run one section",
     )
     args = parser.parse_args()
@@ -696,6 +741,7 @@ def main() -> None:
             "seed-flow": ("seed_flow", seed_flow),
             "seed-vs-handwritten": ("seed_vs_handwritten", seed_flow_vs_handwritten),
             "overhead": ("overhead", overhead),
+            "calls": ("function_calls", function_calls),
             "queries": ("queries_per_request", queries_per_request),
             # Last: it replaces the users with a million rows.
             "deep": ("deep_pages", deep_pages),
