@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from tests.lifecycle.harness import (
     ActivitySampler,
     AppServer,
     Connection,
+    LoadResult,
     Request,
     Response,
     migrate,
@@ -374,6 +376,123 @@ def function_calls(
     return result
 
 
+# --------------------------------------------------------------- 5. restarts
+
+# What replaces pool_pre_ping in the generated engine (a checkout refuses a
+# connection asyncpg has seen the server close), against pre-ping and neither.
+RESTART_VARIANTS = {
+    "closed check (generated)": {},
+    "pool_pre_ping": {"bench_pool_pre_ping": 1, "bench_no_closed_check": 1},
+    "neither": {"bench_no_closed_check": 1},
+}
+
+
+def restarts(
+    cluster: Cluster, project: Path, logs: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Per variant: a restart of an idle app, a restart under load, and the cost."""
+    rows = []
+    for variant, extra in RESTART_VARIANTS.items():
+        for run_ in range(args.restart_runs):
+            server = serve(
+                "generated", cluster, project, logs,
+                db_pool_timeout_s=2, db_connect_timeout_s=2, **extra,
+            )  # fmt: skip
+            try:
+                type_id = new_user_type(cluster)
+                tag = f"restart-{run_}-{time.monotonic_ns()}-"
+                rows.append(
+                    {
+                        "variant": variant,
+                        "run": run_,
+                        **restart_idle(server, cluster, type_id, tag),
+                        **restart_under_load(server, cluster, type_id, tag),
+                        **read_cost(server, type_id),
+                    }
+                )
+            finally:
+                server.stop()
+    return rows
+
+
+def mixed_request(type_id: int, prefix: str) -> Request:
+    async def request(client: Connection, n: int) -> Response:
+        if n % 2:
+            return await client.get(f"/user-types/{type_id}")
+        body = {
+            "email": f"{prefix}{n}@example.com",
+            "first_name": "R",
+            "type_id": type_id,
+        }
+        return await client.post("/users", json=body)
+
+    return request
+
+
+def restart_idle(
+    server: AppServer, cluster: Cluster, type_id: int, tag: str
+) -> dict[str, Any]:
+    """A warm pool, a restart while idle, then 200 requests from 20 clients."""
+    warm = mixed_request(type_id, f"{tag}warm-")
+    asyncio.run(run_load(server.url, warm, clients=10, total=100))
+    cluster.stop("fast")
+    cluster.start()
+    after = mixed_request(type_id, f"{tag}idle-")
+    result = asyncio.run(run_load(server.url, after, clients=20, total=200))
+    statuses = result.statuses()
+    return {"idle_restart_503": statuses.get(503, 0), "idle_restart_statuses": statuses}
+
+
+def restart_under_load(
+    server: AppServer, cluster: Cluster, type_id: int, tag: str, down_s: float = 2.0
+) -> dict[str, Any]:
+    """20 clients for 8 s; the server stops after 2 s and is back `down_s` later."""
+    results: list[LoadResult] = []
+    request = mixed_request(type_id, f"{tag}load-")
+    load = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(
+                run_load(server.url, request, clients=20, duration=8.0, timeout=15)
+            )
+        )
+    )
+    load.start()
+    time.sleep(2.0)
+    cluster.stop("fast")
+    time.sleep(down_s)
+    cluster.start()
+    back = time.monotonic()
+    load.join(60)
+    (result,) = results
+    failed = [o for o in result.outcomes if o.status not in (200, 201)]
+    late = [o for o in failed if o.started > back]
+    return {
+        "load_requests": len(result.outcomes),
+        "load_503": sum(1 for o in failed if o.status == 503),
+        "load_other_failures": sum(1 for o in failed if o.status != 503),
+        "load_503_started_after_back": len(late),
+        "recovered_after_back_s": max((o.started - back for o in late), default=0.0),
+    }
+
+
+def read_cost(server: AppServer, type_id: int) -> dict[str, Any]:
+    """GET by id, 10 clients for 3 s: what each checkout costs."""
+    before = server.stats()
+    cpu = server.cpu_seconds()
+
+    async def read(client: Connection, _n: int) -> Response:
+        return await client.get(f"/user-types/{type_id}")
+
+    result = asyncio.run(run_load(server.url, read, clients=10, duration=3.0))
+    after = server.stats()
+    ok = len(result.ok())
+    return {
+        "get_rps": ok / result.wall_s,
+        "get_cpu_ms": (server.cpu_seconds() - cpu) / ok * 1000,
+        "get_statements": (after["statements"] - before["statements"]) / ok,
+    }
+
+
 async def list_users(client: Connection, _n: int, *, limit: int) -> Response:
     return await client.get(f"/users?limit={limit}")
 
@@ -554,6 +673,8 @@ def print_tables(report: dict[str, Any]) -> None:
         print_overhead(report, args)
     if "function_calls" in report:
         print_calls(report, args)
+    if "restarts" in report:
+        print_restarts(report)
     if "queries_per_request" in report:
         print_queries(report)
     if "deep_pages" in report:
@@ -676,6 +797,27 @@ def print_calls(report: dict[str, Any], args: dict[str, Any]) -> None:
         )
 
 
+def print_restarts(report: dict[str, Any]) -> None:
+    print(
+        "\nPostgreSQL restarted (stop -m fast, start): while the app is idle with a "
+        "warm pool, then 200 requests from 20 clients; and under load (20 clients, "
+        "8 s, down 2 s). Statements counted by the app (a ping is not one).\n"
+    )
+    print(
+        "| variant | run | 503 after idle restart | 503 under load "
+        "| of them after the server was back | other failures "
+        "| GET req/s | GET CPU ms/req |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in report["restarts"]:
+        print(
+            f"| {row['variant']} | {row['run']} | {row['idle_restart_503']} "
+            f"| {row['load_503']} of {row['load_requests']} "
+            f"| {row['load_503_started_after_back']} | {row['load_other_failures']} "
+            f"| {row['get_rps']:.0f} | {row['get_cpu_ms']:.2f} |"
+        )
+
+
 def print_queries(report: dict[str, Any]) -> None:
     print("\nSQL statements per request\n")
     print("| endpoint | page size | statements |")
@@ -694,6 +836,7 @@ def main() -> None:
     parser.add_argument("--seed-round-seconds", type=float, default=10.0)
     parser.add_argument("--overhead-clients", type=int, default=10)
     parser.add_argument("--call-requests", type=int, default=1000)
+    parser.add_argument("--restart-runs", type=int, default=2)
     parser.add_argument("--deep-rows", type=int, default=1_000_000)
     parser.add_argument("--deep-requests", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=10)
@@ -713,6 +856,7 @@ def main() -> None:
             "seed-vs-handwritten",
             "overhead",
             "calls",
+            "restart",
             "queries",
             "deep",
         ],
@@ -742,6 +886,7 @@ def main() -> None:
             "seed-vs-handwritten": ("seed_vs_handwritten", seed_flow_vs_handwritten),
             "overhead": ("overhead", overhead),
             "calls": ("function_calls", function_calls),
+            "restart": ("restarts", restarts),
             "queries": ("queries_per_request", queries_per_request),
             # Last: it replaces the users with a million rows.
             "deep": ("deep_pages", deep_pages),

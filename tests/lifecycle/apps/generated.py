@@ -6,8 +6,9 @@ rendered project's `src` on PYTHONPATH. Configured by the project's own settings
 
 Added here, never changing the generated code:
 - `/_stats` (pool and statement counters, garbage-collection pauses);
-- `BENCH_NO_GC_FREEZE=1` skips the startup `gc.freeze()`, for the benchmark's
-  comparison;
+- for the benchmark's comparisons: `BENCH_NO_GC_FREEZE=1` skips the startup
+  `gc.freeze()`; `BENCH_NO_CLOSED_CHECK=1` removes the pool's check for connections
+  the server closed; `BENCH_POOL_PRE_PING=1` turns `pool_pre_ping` on;
 - `POST /register`: the README's worked example, `fastbot.registration`, verbatim;
 - `/singleton/...`: services in the seed's style, module-level singletons sharing
   one `UnitOfWork` made at import;
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import fastbot.db
 import fastbot.main
 from fastapi import FastAPI, HTTPException, Request
 from fastbot.api.deps import UowDep
@@ -35,11 +37,11 @@ from fastbot.schemas.user import UserCreate, UserPublic
 from fastbot.schemas.user_type import UserTypeCreate, UserTypePublic
 from fastbot.services import user as user_services
 from fastbot.services import user_type as user_type_services
-from fastbot.settings import get_settings
+from fastbot.settings import Settings, get_settings
 from fastbot.unit_of_work import UnitOfWork
 from pydantic import BaseModel
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from tests.lifecycle.apps.instrument import (
@@ -90,10 +92,22 @@ class LongStatement(BaseModel):
     seconds: float
 
 
+def _engine_for_comparison(settings: Settings) -> AsyncEngine:
+    """The generated engine, changed as the BENCH_ variables say."""
+    engine = create_engine(settings)
+    if os.environ.get("BENCH_NO_CLOSED_CHECK") == "1":
+        event.remove(engine.sync_engine, "checkout", fastbot.db._replace_closed)
+    if os.environ.get("BENCH_POOL_PRE_PING") == "1":
+        engine.sync_engine.pool._pre_ping = True
+    return engine
+
+
 def create_app() -> FastAPI:
     if os.environ.get("BENCH_NO_GC_FREEZE") == "1":
         # The lifespan looks the function up in its module when it runs.
         fastbot.main.freeze_startup_objects = lambda: None  # type: ignore[assignment]
+    if "BENCH_NO_CLOSED_CHECK" in os.environ or "BENCH_POOL_PRE_PING" in os.environ:
+        fastbot.main.create_engine = _engine_for_comparison  # type: ignore[assignment]
     app = create_generated_app(get_settings())
     stats = add_stats(app)
     generated_lifespan = app.router.lifespan_context
