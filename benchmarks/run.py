@@ -1,6 +1,6 @@
 """The lifecycle benchmark: one command, prints a table, writes benchmarks/results.json.
 
-    python benchmarks/run.py            # about 8 minutes on 2 cores
+    python benchmarks/run.py            # about 16 minutes on 2 cores
 
 Starts a throwaway PostgreSQL (tests/postgres.py), renders examples/fastbot.yml,
 and serves each app with uvicorn on 127.0.0.1 (tests/lifecycle/harness.py):
@@ -31,12 +31,15 @@ import functools
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -493,6 +496,118 @@ def read_cost(server: AppServer, type_id: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------- 2c. instructions per request
+
+
+def instructions(
+    cluster: Cluster, project: Path, logs: Path, args: argparse.Namespace
+) -> dict[str, dict[str, list[float]]]:
+    """Machine instructions per request in the server process, counted by callgrind.
+
+    The same uvicorn server and load as the overhead section, run under valgrind:
+    counters zeroed before and dumped after each phase of `--instruction-requests`
+    requests, phases in one order, then in the reverse order.
+    Unlike CPU time, the count does not move with what else the machine runs (it
+    does not see cache misses or waiting, only the work).
+    """
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("  skipped: valgrind is missing (apt-get install -y valgrind)")
+        return {}
+    dumps = logs / "callgrind"
+    dumps.mkdir(exist_ok=True)
+    server = AppServer(
+        target="tests.lifecycle.apps.generated:create_app",
+        env={
+            "DATABASE_URL": cluster.url,
+            "DB_APPLICATION_NAME": "bench-instructions",
+            "PYTHONMALLOC": "malloc",  # valgrind follows the system allocator
+        },
+        log_path=logs / "instructions.log",
+        pythonpath=[project / "src", ROOT],
+        cpus=APP_CPUS,
+        wrapper=(
+            "valgrind",
+            "--tool=callgrind",
+            "--dump-instr=no",
+            f"--callgrind-out-file={dumps}/callgrind.out",
+        ),
+    ).start(timeout=600)
+    count = args.instruction_requests
+    tag = time.monotonic_ns()
+    try:
+        type_id = new_user_type(cluster)
+        user_id = server_create_user(server, type_id)
+
+        def create(path: str, offset: int) -> Request:
+            async def call(client: Connection, n: int) -> Response:
+                body = user_body(type_id, f"i{tag}-{path.count('raw')}-{offset + n}")
+                return await client.post(path, json=body)
+
+            return call
+
+        def get(path: str) -> Request:
+            async def call(client: Connection, _n: int) -> Response:
+                return await client.get(path)
+
+            return call
+
+        phases: dict[tuple[str, str], Callable[[int], Request]] = {
+            ("get", "generated"): lambda _o: get(f"/users/{user_id}"),
+            ("get", "hand-written"): lambda _o: get(f"/raw/users/{user_id}"),
+            ("create", "generated"): lambda o: create("/users", o),
+            ("create", "hand-written"): lambda o: create("/raw/users", o),
+        }
+
+        def run(request: Request, total: int) -> None:
+            result = asyncio.run(
+                run_load(
+                    server.url, request, clients=args.overhead_clients, total=total,
+                    timeout=600,
+                )
+            )  # fmt: skip
+            assert len(result.ok()) == total, result.statuses()
+
+        for key, phase in phases.items():  # warm-up
+            run(phase(-1_000_000 - 1000 * len(key[1])), 50)
+        result: dict[str, dict[str, list[float]]] = {}
+        for pass_ in range(2):
+            order = list(phases) if pass_ == 0 else list(phases)[::-1]
+            for operation, stack in order:
+                callgrind(server, "--zero")
+                run(phases[(operation, stack)](pass_ * count), count)
+                total = callgrind(server, "--dump")
+                result.setdefault(operation, {}).setdefault(stack, [])
+                result[operation][stack].append(total / count)
+    finally:
+        server.stop(timeout=120)
+    return result
+
+
+def callgrind(server: AppServer, action: str) -> int:
+    """Zero the server's counters, or dump them and return the instructions since."""
+    dumps = {path: path.stat().st_mtime for path in _dumps(server)}
+    subprocess.run(
+        ["callgrind_control", action, str(server.pid)], check=True, capture_output=True
+    )
+    if action != "--dump":
+        return 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = [p for p in _dumps(server) if dumps.get(p) != p.stat().st_mtime]
+        for path in new:
+            match = re.search(
+                r"^(?:summary|totals): (\d+)", path.read_text(), re.MULTILINE
+            )
+            if match:
+                return int(match.group(1))
+        time.sleep(0.1)
+    raise RuntimeError("callgrind wrote no dump")
+
+
+def _dumps(server: AppServer) -> list[Path]:
+    return list((server.log_path.parent / "callgrind").glob("callgrind.out*"))
+
+
 async def list_users(client: Connection, _n: int, *, limit: int) -> Response:
     return await client.get(f"/users?limit={limit}")
 
@@ -673,6 +788,8 @@ def print_tables(report: dict[str, Any]) -> None:
         print_overhead(report, args)
     if "function_calls" in report:
         print_calls(report, args)
+    if report.get("instructions"):
+        print_instructions(report, args)
     if "restarts" in report:
         print_restarts(report)
     if "queries_per_request" in report:
@@ -797,6 +914,23 @@ def print_calls(report: dict[str, Any], args: dict[str, Any]) -> None:
         )
 
 
+def print_instructions(report: dict[str, Any], args: dict[str, Any]) -> None:
+    print(
+        "\nInstructions per request in the server process (callgrind; "
+        f"{args['instruction_requests']} requests a phase from "
+        f"{args['overhead_clients']} clients, two passes)\n"
+    )
+    print("| operation | generated | hand-written | generated / hand-written |")
+    print("|---|---:|---:|---:|")
+    for operation, stacks in report["instructions"].items():
+        generated = statistics.mean(stacks["generated"])
+        handwritten = statistics.mean(stacks["hand-written"])
+        print(
+            f"| {operation} | {generated / 1e6:.3f} M | {handwritten / 1e6:.3f} M "
+            f"| {generated / handwritten:.1%} |"
+        )
+
+
 def print_restarts(report: dict[str, Any]) -> None:
     print(
         "\nPostgreSQL restarted (stop -m fast, start): while the app is idle with a "
@@ -837,6 +971,7 @@ def main() -> None:
     parser.add_argument("--overhead-clients", type=int, default=10)
     parser.add_argument("--call-requests", type=int, default=1000)
     parser.add_argument("--restart-runs", type=int, default=2)
+    parser.add_argument("--instruction-requests", type=int, default=200)
     parser.add_argument("--deep-rows", type=int, default=1_000_000)
     parser.add_argument("--deep-requests", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=10)
@@ -856,6 +991,7 @@ def main() -> None:
             "seed-vs-handwritten",
             "overhead",
             "calls",
+            "instructions",
             "restart",
             "queries",
             "deep",
@@ -886,6 +1022,7 @@ def main() -> None:
             "seed-vs-handwritten": ("seed_vs_handwritten", seed_flow_vs_handwritten),
             "overhead": ("overhead", overhead),
             "calls": ("function_calls", function_calls),
+            "instructions": ("instructions", instructions),
             "restart": ("restarts", restarts),
             "queries": ("queries_per_request", queries_per_request),
             # Last: it replaces the users with a million rows.

@@ -121,6 +121,9 @@ class AppServer:
     process: subprocess.Popen[bytes] | None = None
     # CPUs the server may run on (the benchmark gives it one of its own); None: any.
     cpus: frozenset[int] | None = None
+    # A command the server runs under (valgrind for the benchmark's instruction
+    # counts); the server's pid is then that command's.
+    wrapper: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -134,6 +137,7 @@ class AppServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--no-access-log", "--timeout-graceful-shutdown", "10",
         ]  # fmt: skip
+        command = [*self.wrapper, *command]
         log = self.log_path.open("ab")
         if self.cpus is not None:
             # Pinned from its first instruction, so every thread it starts inherits it.
