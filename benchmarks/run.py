@@ -1,24 +1,30 @@
 """The lifecycle benchmark: one command, prints a table, writes benchmarks/results.json.
 
-    python benchmarks/run.py            # about 16 minutes on 2 cores
+    python benchmarks/run.py            # about 20 minutes on 2 cores
 
 Starts a throwaway PostgreSQL (tests/postgres.py), renders examples/fastbot.yml,
-and serves each app with uvicorn on 127.0.0.1 (tests/lifecycle/harness.py):
+and serves each app with uvicorn on 127.0.0.1 (tests/lifecycle/harness.py), alone on
+the first CPU (`--no-pin`: anywhere). Sections (`--only`):
 
-1. The seed flow (check the email, call a slow external service, create the user)
-   under load: the generated project running the README's worked example, against
-   the seed's session-per-request pattern and the same flow written the
-   advanced-alchemy way (tests/lifecycle/apps/).
-2. The overhead of the generated layers: GET by id and create through routes ->
-   services -> unit of work -> repositories, against hand-written handlers running
-   the same queries in the same server on the same pool, alternating.
-1b. The same seed flow, the README's example against a hand-written handler with
-   early commits (same queries, same server, same pool), in alternating rounds:
-   req/s, CPU per request, longest idle-in-transaction stretch (median and spread
-   of the rounds), and transactions per request from pg_stat_database.
-3. SQL statements per request of a list endpoint with a reference, 10 and 100 rows.
-4. A list page at offset 0 and deep into a table of a million users, OFFSET
-   against keyset (`after`), with and without the total count.
+- seed-flow: the seed flow (check the email, call a slow external service, create
+  the user) under load: the generated project running the README's worked example,
+  against the seed's session-per-request pattern and the same flow written the
+  advanced-alchemy way (tests/lifecycle/apps/).
+- seed-vs-handwritten: the README's example against a hand-written handler with
+  early commits (same queries, server and pool), in alternating rounds, with and
+  without the startup gc.freeze(): req/s, CPU per request, longest
+  idle-in-transaction stretch, GC pauses; transactions per request from
+  pg_stat_database.
+- overhead: GET by id and create through routes -> services -> unit of work ->
+  repositories, against hand-written handlers, alternating; paired round ratios.
+- calls: Python function calls per request of the same (benchmarks/calls.py).
+- instructions: machine instructions per request in the server process, under
+  valgrind's callgrind (GET, create, the seed flow).
+- restart: PostgreSQL restarted while idle and under load, with the generated
+  closed-connection check, with pool_pre_ping, with neither.
+- queries: SQL statements per request of a list endpoint, 10 and 100 rows.
+- deep: a list page at offset 0 and deep into a million users, OFFSET against keyset
+  (`after`), with and without the total.
 
 `--only <section>` runs one section.
 """
@@ -506,13 +512,25 @@ def instructions(
 
     The same uvicorn server and load as the overhead section, run under valgrind:
     counters zeroed before and dumped after each phase of `--instruction-requests`
-    requests, phases in one order, then in the reverse order.
+    requests (half as many of the seed flow, whose requests wait 1 s each on the
+    stub), phases in one order, then in the reverse order.
     Unlike CPU time, the count does not move with what else the machine runs (it
     does not see cache misses or waiting, only the work).
     """
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("  skipped: valgrind is missing (apt-get install -y valgrind)")
         return {}
+    with stub_server(args.latency) as stub_url:
+        return _instructions(cluster, project, logs, args, stub_url)
+
+
+def _instructions(
+    cluster: Cluster,
+    project: Path,
+    logs: Path,
+    args: argparse.Namespace,
+    stub_url: str,
+) -> dict[str, dict[str, list[float]]]:
     dumps = logs / "callgrind"
     dumps.mkdir(exist_ok=True)
     server = AppServer(
@@ -520,6 +538,7 @@ def instructions(
         env={
             "DATABASE_URL": cluster.url,
             "DB_APPLICATION_NAME": "bench-instructions",
+            "STUB_URL": stub_url,
             "PYTHONMALLOC": "malloc",  # valgrind follows the system allocator
         },
         log_path=logs / "instructions.log",
@@ -540,7 +559,7 @@ def instructions(
 
         def create(path: str, offset: int) -> Request:
             async def call(client: Connection, n: int) -> Response:
-                body = user_body(type_id, f"i{tag}-{path.count('raw')}-{offset + n}")
+                body = user_body(type_id, f"i{tag}-{path.count('raw')}-{offset}-{n}")
                 return await client.post(path, json=body)
 
             return call
@@ -556,7 +575,14 @@ def instructions(
             ("get", "hand-written"): lambda _o: get(f"/raw/users/{user_id}"),
             ("create", "generated"): lambda o: create("/users", o),
             ("create", "hand-written"): lambda o: create("/raw/users", o),
+            ("seed flow", "generated"): lambda o: register_request(
+                type_id, f"i{tag}-g{o}-", SEED_STACKS["generated"]
+            ),
+            ("seed flow", "hand-written"): lambda o: register_request(
+                type_id, f"i{tag}-h{o}-", SEED_STACKS["hand-written"]
+            ),
         }
+        counts = {"get": count, "create": count, "seed flow": max(count // 2, 1)}
 
         def run(request: Request, total: int) -> None:
             result = asyncio.run(
@@ -567,17 +593,17 @@ def instructions(
             )  # fmt: skip
             assert len(result.ok()) == total, result.statuses()
 
-        for key, phase in phases.items():  # warm-up
-            run(phase(-1_000_000 - 1000 * len(key[1])), 50)
+        for phase in phases.values():  # warm-up
+            run(phase(-1), 50)
         result: dict[str, dict[str, list[float]]] = {}
         for pass_ in range(2):
             order = list(phases) if pass_ == 0 else list(phases)[::-1]
             for operation, stack in order:
                 callgrind(server, "--zero")
-                run(phases[(operation, stack)](pass_ * count), count)
+                run(phases[(operation, stack)](pass_), counts[operation])
                 total = callgrind(server, "--dump")
                 result.setdefault(operation, {}).setdefault(stack, [])
-                result[operation][stack].append(total / count)
+                result[operation][stack].append(total / counts[operation])
     finally:
         server.stop(timeout=120)
     return result
@@ -618,7 +644,8 @@ def user_body(type_id: int, tag: str) -> dict[str, Any]:
 
 def server_create_user(server: AppServer, type_id: int) -> int:
     async def create(client: Connection, _n: int) -> Response:
-        return await client.post("/users", json=user_body(type_id, "overhead-target"))
+        tag = f"target-{time.monotonic_ns()}"  # a section of its own each time
+        return await client.post("/users", json=user_body(type_id, tag))
 
     result = asyncio.run(
         run_load(server.url, create, clients=1, total=1, keep_body=True)
@@ -1032,6 +1059,8 @@ def main() -> None:
             if args.only in (None, name):
                 print(f"{name} ...", flush=True)
                 report[key] = run(cluster, project, logs, args)
+                # Written after every section: a failure later keeps what ran.
+                args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print_tables(report)
     args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwritten: {args.output}")
