@@ -60,6 +60,7 @@ from tests.lifecycle.harness import (
     Request,
     Response,
     migrate,
+    mixed_request,
     register_request,
     render_project,
     run_load,
@@ -422,20 +423,6 @@ def restarts(
             finally:
                 server.stop()
     return rows
-
-
-def mixed_request(type_id: int, prefix: str) -> Request:
-    async def request(client: Connection, n: int) -> Response:
-        if n % 2:
-            return await client.get(f"/user-types/{type_id}")
-        body = {
-            "email": f"{prefix}{n}@example.com",
-            "first_name": "R",
-            "type_id": type_id,
-        }
-        return await client.post("/users", json=body)
-
-    return request
 
 
 def restart_idle(

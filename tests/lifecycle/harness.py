@@ -462,6 +462,22 @@ class Connection:
 Request = Callable[[Connection, int], Awaitable[Response]]
 
 
+def mixed_request(type_id: int, prefix: str) -> Request:
+    """Odd calls read the user type `type_id`; even ones create user `<prefix><n>`."""
+
+    async def request(client: Connection, n: int) -> Response:
+        if n % 2:
+            return await client.get(f"/user-types/{type_id}")
+        body = {
+            "email": f"{prefix}{n}@example.com",
+            "first_name": "R",
+            "type_id": type_id,
+        }
+        return await client.post("/users", json=body)
+
+    return request
+
+
 def register_request(type_id: int, prefix: str, path: str = "/register") -> Request:
     """A load request for the seed flow: register user `<prefix><n>@example.com`."""
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.lifecycle.conftest import Serve, create_user_type
-from tests.lifecycle.harness import Connection, LoadResult, Response, run_load, sql
+from tests.lifecycle.harness import LoadResult, mixed_request, run_load, sql
 from tests.postgres import Cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -22,12 +22,7 @@ def test_database_restart_answers_503_then_recovers_losing_nothing(
 ) -> None:
     server = serve(db_pool_timeout_s=2, db_connect_timeout_s=2)
     type_id = create_user_type(server)
-
-    async def request(client: Connection, n: int) -> Response:
-        if n % 2:
-            return await client.get(f"/user-types/{type_id}")
-        body = {"email": f"r{n}@example.com", "first_name": "R", "type_id": type_id}
-        return await client.post("/users", json=body)
+    request = mixed_request(type_id, "r")
 
     results: list[LoadResult] = []
     load = threading.Thread(
@@ -90,29 +85,16 @@ def test_restart_while_idle_costs_no_request(serve: Serve, cluster: Cluster) -> 
     server = serve(db_pool_timeout_s=2, db_connect_timeout_s=2)
     type_id = create_user_type(server)
 
-    phase = "warm"
-
-    async def request(client: Connection, n: int) -> Response:
-        if n % 2:
-            return await client.get(f"/user-types/{type_id}")
-        body = {
-            "email": f"{phase}{n}@example.com",
-            "first_name": "I",
-            "type_id": type_id,
-        }
-        return await client.post("/users", json=body)
-
     # Several connections in the pool, all idle.
-    warm = asyncio.run(run_load(server.url, request, clients=10, total=100))
+    warm_up = mixed_request(type_id, "warm")
+    warm = asyncio.run(run_load(server.url, warm_up, clients=10, total=100))
     assert set(warm.statuses()) <= {200, 201}, warm.statuses()
     assert server.stats()["checked_out"] == 0
     cluster.stop("fast")
     cluster.start()  # returns once the server accepts connections
 
-    phase = "after"
-    result = asyncio.run(
-        run_load(server.url, request, clients=20, total=200, timeout=15)
-    )
+    after = mixed_request(type_id, "after")
+    result = asyncio.run(run_load(server.url, after, clients=20, total=200, timeout=15))
     assert set(result.statuses()) <= {200, 201}, result.statuses()
     assert server.stats()["checked_out"] == 0
     log = server.log()
