@@ -43,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,9 +55,9 @@ from tests.lifecycle.harness import (
     ActivitySampler,
     AppServer,
     Connection,
-    LoadResult,
     Request,
     Response,
+    load_through_restart,
     migrate,
     mixed_request,
     register_request,
@@ -443,23 +442,12 @@ def restart_under_load(
     server: AppServer, cluster: Cluster, type_id: int, tag: str, down_s: float = 2.0
 ) -> dict[str, Any]:
     """20 clients for 8 s; the server stops after 2 s and is back `down_s` later."""
-    results: list[LoadResult] = []
     request = mixed_request(type_id, f"{tag}load-")
-    load = threading.Thread(
-        target=lambda: results.append(
-            asyncio.run(
-                run_load(server.url, request, clients=20, duration=8.0, timeout=15)
-            )
-        )
-    )
-    load.start()
-    time.sleep(2.0)
-    cluster.stop("fast")
-    time.sleep(down_s)
-    cluster.start()
-    back = time.monotonic()
-    load.join(60)
-    (result,) = results
+    run = load_through_restart(
+        server.url, request, cluster,
+        clients=20, duration=8.0, down_s=down_s, timeout=15,
+    )  # fmt: skip
+    result, back = run.result, run.back_at
     failed = [o for o in result.outcomes if o.status not in (200, 201)]
     late = [o for o in failed if o.started > back]
     return {

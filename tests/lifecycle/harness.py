@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import asyncpg
 import httpx
@@ -542,6 +542,61 @@ async def run_load(
 
     await asyncio.gather(*(worker(index) for index in range(clients)))
     return LoadResult(outcomes, time.monotonic() - start)
+
+
+class Restartable(Protocol):
+    """A database server the caller may stop and start (tests.postgres.Cluster)."""
+
+    def stop(self, mode: str = "fast") -> None: ...
+    def start(self) -> None: ...
+
+
+@dataclass
+class LoadThroughRestart:
+    result: LoadResult
+    stopped_at: float  # time.monotonic() just before the server was stopped
+    back_at: float  # time.monotonic() once it accepted connections again
+
+
+def load_through_restart(
+    base_url: str,
+    request: Request,
+    server: Restartable,
+    *,
+    clients: int,
+    duration: float,
+    down_s: float,
+    timeout: float,
+    keep_body: bool = False,
+    stop_after_s: float = 2.0,
+) -> LoadThroughRestart:
+    """`run_load` in a thread while the database stops after `stop_after_s` s
+    (`pg_ctl stop -m fast`) and starts again `down_s` s later."""
+    results: list[LoadResult] = []
+    load = threading.Thread(
+        target=lambda: results.append(
+            asyncio.run(
+                run_load(
+                    base_url,
+                    request,
+                    clients=clients,
+                    duration=duration,
+                    timeout=timeout,
+                    keep_body=keep_body,
+                )
+            )
+        )
+    )
+    load.start()
+    time.sleep(stop_after_s)
+    stopped_at = time.monotonic()
+    server.stop("fast")
+    time.sleep(down_s)
+    server.start()
+    back_at = time.monotonic()
+    load.join(60)
+    (result,) = results
+    return LoadThroughRestart(result, stopped_at, back_at)
 
 
 async def abandoned_request(

@@ -1,13 +1,16 @@
 """Scenario 5: PostgreSQL stopped and started while clients keep sending."""
 
 import asyncio
-import threading
-import time
 
 import pytest
 
 from tests.lifecycle.conftest import Serve, create_user_type
-from tests.lifecycle.harness import LoadResult, mixed_request, run_load, sql
+from tests.lifecycle.harness import (
+    load_through_restart,
+    mixed_request,
+    run_load,
+    sql,
+)
 from tests.postgres import Cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -24,30 +27,11 @@ def test_database_restart_answers_503_then_recovers_losing_nothing(
     type_id = create_user_type(server)
     request = mixed_request(type_id, "r")
 
-    results: list[LoadResult] = []
-    load = threading.Thread(
-        target=lambda: results.append(
-            asyncio.run(
-                run_load(
-                    server.url,
-                    request,
-                    clients=20,
-                    duration=10.0,
-                    timeout=15,
-                    keep_body=True,
-                )
-            )
-        )
-    )
-    load.start()
-    time.sleep(2.0)
-    stopping = time.monotonic()
-    cluster.stop("fast")
-    time.sleep(DOWN_FOR)
-    cluster.start()
-    back = time.monotonic()
-    load.join(60)
-    (result,) = results
+    run = load_through_restart(
+        server.url, request, cluster,
+        clients=20, duration=10.0, down_s=DOWN_FOR, timeout=15, keep_body=True,
+    )  # fmt: skip
+    result, stopping, back = run.result, run.stopped_at, run.back_at
 
     statuses = result.statuses()
     # Every request got an answer: a 503 while down, never a hang. A request still

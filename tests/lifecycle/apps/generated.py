@@ -41,7 +41,7 @@ from fastbot.settings import Settings, get_settings
 from fastbot.unit_of_work import UnitOfWork
 from pydantic import BaseModel
 from sqlalchemy import event, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from tests.lifecycle.apps.instrument import (
@@ -90,6 +90,15 @@ class SlowWrite(BaseModel):
 
 class LongStatement(BaseModel):
     seconds: float
+
+
+async def insert_user(session: AsyncSession, body: UserCreate) -> User:
+    """INSERT, then the row joined to its user type: what the response embeds."""
+    row = User(**body.model_dump())
+    session.add(row)
+    await session.flush()
+    stmt = select(User).where(User.id == row.id).options(joinedload(User.type))
+    return (await session.scalars(stmt)).one()
 
 
 def _engine_for_comparison(settings: Settings) -> AsyncEngine:
@@ -195,14 +204,7 @@ def create_app() -> FastAPI:
     @app.post("/raw/users", status_code=201)
     async def raw_create_user(request: Request, body: UserCreate) -> UserPublic:
         async with request.app.state.raw_sessions.begin() as session:
-            row = User(**body.model_dump())
-            session.add(row)
-            await session.flush()
-            row = (
-                await session.scalars(
-                    select(User).where(User.id == row.id).options(joinedload(User.type))
-                )
-            ).one()
+            row = await insert_user(session, body)
         return UserPublic.model_validate(row)
 
     @app.post("/raw/register", status_code=201)
@@ -218,14 +220,7 @@ def create_app() -> FastAPI:
         directory = request.app.state.directory
         (await directory.get("/check", params={"q": body.email})).raise_for_status()
         async with sessions.begin() as session:
-            row = User(**body.model_dump())
-            session.add(row)
-            await session.flush()
-            row = (
-                await session.scalars(
-                    select(User).where(User.id == row.id).options(joinedload(User.type))
-                )
-            ).one()
+            row = await insert_user(session, body)
         return UserPublic.model_validate(row)
 
     return app
