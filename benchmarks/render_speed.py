@@ -27,8 +27,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from uowgen import generate, parse_spec
-from uowgen._cli import app
-from uowgen._spec import FIELD_TYPES
+from uowgen._cli.commands import app
+from uowgen._spec.models import FIELD_TYPES
 
 # Every type that needs no options; enums and refs are added per model below.
 TYPES = [kind for kind in FIELD_TYPES if kind not in ("enum", "ref")]

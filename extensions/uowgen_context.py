@@ -66,15 +66,20 @@ def _import_own(names: tuple[str, ...]) -> dict[str, ModuleType]:
 
 
 _own = _import_own(
-    ("uowgen._naming", "uowgen._context", "uowgen._spec", "uowgen._version")
+    (
+        "uowgen._schema.naming",
+        "uowgen._render.context",
+        "uowgen._spec.models",
+        "uowgen._version",
+    )
 )
-_naming = _own["uowgen._naming"]
-build_context = _own["uowgen._context"].build_context
-parse_spec = _own["uowgen._spec"].parse_spec
-spec_problems = _own["uowgen._spec"].spec_problems
+_naming = _own["uowgen._schema.naming"]
+build_context = _own["uowgen._render.context"].build_context
+parse_spec = _own["uowgen._spec.models"].parse_spec
+spec_problems = _own["uowgen._spec.models"].spec_problems
 __version__: str = _own["uowgen._version"].__version__
 # The error class of this version's own spec module (`isinstance` needs the same one).
-SpecError = _own["uowgen._spec"].SpecError
+SpecError = _own["uowgen._spec.models"].SpecError
 
 
 def _spec_data(

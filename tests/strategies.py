@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from uowgen import _naming
-from uowgen._spec import (
+from uowgen._schema import naming as _naming
+from uowgen._spec.models import (
     FIELD_TYPES,
     RESERVED_FIELD_NAMES,
     RESERVED_MODEL_NAMES,

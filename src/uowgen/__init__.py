@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from uowgen._spec import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
+from uowgen._spec.models import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
 from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
 
@@ -19,13 +19,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from uowgen._engine import generate
+    from uowgen._render.engine import generate
 
 
 def __getattr__(name: str) -> Any:
     # `generate` imports copier (most of a second): only when it is used.
     if name == "generate":
-        from uowgen._engine import generate
+        from uowgen._render.engine import generate
 
         return generate
     raise AttributeError(f"module 'uowgen' has no attribute {name!r}")

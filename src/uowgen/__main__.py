@@ -1,5 +1,5 @@
 """`python -m uowgen`."""
 
-from uowgen._cli import main
+from uowgen._cli.commands import main
 
 main()

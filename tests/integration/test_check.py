@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from tests.conftest import REPO
 from tests.helpers import run
 from uowgen import generate, load_spec
-from uowgen._cli import app
+from uowgen._cli.commands import app
 
 pytestmark = pytest.mark.slow
 

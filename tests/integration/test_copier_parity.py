@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers import REPO, copy_template
-from uowgen._cli import app
+from uowgen._cli.commands import app
 
 EXAMPLES = REPO / "examples"
 # Only the venv on PATH: copier, its tasks' python and ruff come from there.

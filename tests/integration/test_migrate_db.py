@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import EDGE_SPECS, REPO
 from tests.helpers import check_project, run
 from uowgen import generate, parse_spec
-from uowgen._migrate import plan_revision, write_revision
-from uowgen._spec import Renames
+from uowgen._migrate.diff import plan_revision, write_revision
+from uowgen._spec.models import Renames
 
 pytestmark = pytest.mark.slow
 
@@ -426,7 +426,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.dialects import postgresql, sqlite
 
 from uowgen import load_spec
-from uowgen._migrate import build_metadata
+from uowgen._migrate.diff import build_metadata
 from {package}.models import Base
 
 

@@ -24,7 +24,7 @@ from tests.conftest import REPO
 from tests.helpers import FASTBOT_EDITS as EDITS
 from tests.helpers import check_project, copy_template, run
 from uowgen import generate, load_spec
-from uowgen._cli import app
+from uowgen._cli.commands import app
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import REPO
 from tests.helpers import FASTBOT_EDITS, check_project, copy_template, run
-from uowgen._cli import app
+from uowgen._cli.commands import app
 from uowgen._version import __version__
 
 pytestmark = pytest.mark.slow

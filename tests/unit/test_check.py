@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from uowgen._check import (
+from uowgen._check.checks import (
     CODES,
     Finding,
     MigrationOutcome,
@@ -35,7 +35,7 @@ from uowgen._check import (
     spec_lines,
     version_findings,
 )
-from uowgen._spec import parse_spec
+from uowgen._spec.models import parse_spec
 
 USER = ModelWiring("User", "user", "users", "UserRepository")
 USER_TYPE = ModelWiring("UserType", "user_type", "user_types", "UserTypeRepository")

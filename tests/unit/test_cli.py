@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from uowgen._cli import app
-from uowgen._context import spec_yaml
-from uowgen._spec import load_spec
+from uowgen._cli.commands import app
+from uowgen._render.context import spec_yaml
+from uowgen._spec.models import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = REPO / "examples" / "shop.yml"

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.unit.doctor_helpers import CASES, materialize
-from uowgen._cli import app
+from uowgen._cli.commands import app
 from uowgen._doctor import RULES, DoctorFormat, format_doctor_report, run_doctor
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uowgen._merge import (
+from uowgen._evolve.merge import (
     FileChange,
     MergePlan,
     apply_plan,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from uowgen._merge import apply_plan, plan_merge
+from uowgen._evolve.merge import apply_plan, plan_merge
 
 OLD = b"class Pair:\n    pass\n\n\n# end\n"
 NEW = b"class LangPair:\n    pass\n\n\n# end\n"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
-from uowgen._migrate import (
+from uowgen._migrate.diff import (
     NAMING_CONVENTION,
     Revision,
     build_metadata,
@@ -24,7 +24,7 @@ from uowgen._migrate import (
     revision_file,
     write_revision,
 )
-from uowgen._spec import ProjectSpec, Renames, load_spec, parse_spec
+from uowgen._spec.models import ProjectSpec, Renames, load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 REPO = Path(__file__).resolve().parents[2]

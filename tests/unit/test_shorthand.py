@@ -22,19 +22,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import LOWER, json_values, model_names, scalar_fields
-from uowgen import _naming
-from uowgen._shorthand import (
+from uowgen._schema import naming as _naming
+from uowgen._spec.models import (
+    FIELD_TYPES,
+    RESERVED_FIELD_NAMES,
+    FieldSpec,
+    spec_problems,
+)
+from uowgen._spec.shorthand import (
     HELP,
     ShorthandError,
     format_field,
     parse_field,
     parse_fields,
-)
-from uowgen._spec import (
-    FIELD_TYPES,
-    RESERVED_FIELD_NAMES,
-    FieldSpec,
-    spec_problems,
 )
 from uowgen.errors import UowgenError
 
@@ -725,9 +725,9 @@ def imported_modules(module: str) -> set[str]:
 
 
 def test_shorthand_imports_neither_copier_nor_jinja_nor_typer() -> None:
-    imported = imported_modules("uowgen._shorthand")
+    imported = imported_modules("uowgen._spec.shorthand")
 
-    assert "uowgen._spec" in imported
+    assert "uowgen._spec.models" in imported
     assert not {name.split(".")[0] for name in imported} & {
         "copier",
         "jinja2",

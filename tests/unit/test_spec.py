@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.strategies import project_names, valid_specs
-from uowgen import _naming
-from uowgen._context import build_context, spec_yaml
-from uowgen._spec import (
+from uowgen._render.context import build_context, spec_yaml
+from uowgen._schema import naming as _naming
+from uowgen._spec.models import (
     FIELD_TYPES,
     ProjectSpec,
     load_spec,

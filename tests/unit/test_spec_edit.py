@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from uowgen._spec import parse_spec_text
-from uowgen._spec_edit import (
+from uowgen._spec.edit import (
     add_fields,
     add_model,
     remove_model,
     rename_field,
     rename_model,
 )
+from uowgen._spec.models import parse_spec_text
 from uowgen.errors import UowgenError
 
 SPEC = """\

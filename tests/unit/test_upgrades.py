@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from uowgen._releases import locate
-from uowgen._upgrades import STEPS, UpgradeStep, edits_of, moves_of, steps_between
+from uowgen._evolve.past_releases import locate
+from uowgen._evolve.upgrade_steps import (
+    STEPS,
+    UpgradeStep,
+    edits_of,
+    moves_of,
+    steps_between,
+)
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 

@@ -3,11 +3,11 @@
 The same three-way merge as `sync`, with the template changing instead of the spec:
 
 - BASE: the recorded spec rendered by the uowgen version that rendered the project
-  (its own template and code, fetched by `uowgen._releases`);
+  (its own template and code, fetched by `uowgen._evolve.past_releases`);
 - THEIRS: the same spec rendered by this version;
 - OURS: the working tree.
 
-Upgrade steps (`uowgen._upgrades`) of the versions crossed join the plan: file
+Upgrade steps (`uowgen._evolve.upgrade_steps`) of the versions crossed join the plan: file
 moves go into the merge, edits of files the template does not render are shown
 and written with it. The plan is a `SyncPlan`, so pretend, apply, the dirty-tree
 refusal and the conflict list are the ones `sync` uses.
@@ -23,12 +23,12 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from uowgen._engine import render_tree
-from uowgen._merge import plan_merge
-from uowgen._project import ANSWERS_FILE, Project, uncommitted
-from uowgen._releases import Release, ReleaseRender, locate
-from uowgen._sync import SyncPlan, check_no_open_conflicts, merged_by_hand
-from uowgen._upgrades import edits_of, moves_of, steps_between
+from uowgen._evolve.merge import plan_merge
+from uowgen._evolve.past_releases import Release, ReleaseRender, locate
+from uowgen._evolve.project import ANSWERS_FILE, Project, uncommitted
+from uowgen._evolve.sync import SyncPlan, check_no_open_conflicts, merged_by_hand
+from uowgen._evolve.upgrade_steps import edits_of, moves_of, steps_between
+from uowgen._render.engine import render_tree
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 

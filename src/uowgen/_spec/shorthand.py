@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from uowgen._spec import FIELD_TYPES, FieldSpec
+from uowgen._spec.models import FIELD_TYPES, FieldSpec
 from uowgen.errors import UowgenError
 
 HELP = """\

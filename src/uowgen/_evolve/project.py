@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from uowgen._spec import ProjectSpec, load_spec, parse_spec
+from uowgen._spec.models import ProjectSpec, load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 SPEC_FILE = "uowgen.yml"

@@ -35,16 +35,16 @@ from typing import Any, Final, Literal
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from uowgen._context import build_context
-from uowgen._merge import find_conflict_markers
-from uowgen._project import (
+from uowgen._evolve.merge import find_conflict_markers
+from uowgen._evolve.project import (
     ANSWERS_FILE,
     CONFLICTS_FILE,
     SPEC_FILE,
     VERSION_KEY,
     Project,
 )
-from uowgen._spec import ProjectSpec
+from uowgen._render.context import build_context
+from uowgen._spec.models import ProjectSpec
 from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
 

@@ -1,6 +1,6 @@
 """Apply a changed `uowgen.yml` to its project: merge the code, write a migration.
 
-The plan and its application serve `uowgen update` too (`uowgen._update`), which
+The plan and its application serve `uowgen update` too (`uowgen._evolve.update`), which
 merges a new template version instead of a new spec.
 
 `plan_sync` renders the template twice, with the spec the project was last rendered
@@ -17,24 +17,24 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from uowgen._engine import render_trees
-from uowgen._merge import (
+from uowgen._evolve.merge import (
     MergePlan,
     apply_plan,
     diff_plan,
     find_conflict_markers,
     plan_merge,
 )
-from uowgen._migrate import plan_revision, revision_file
-from uowgen._naming import snake
-from uowgen._project import (
+from uowgen._evolve.project import (
     ANSWERS_FILE,
     CONFLICTS_FILE,
     SPEC_FILE,
     Project,
     uncommitted,
 )
-from uowgen._spec import ProjectSpec, Renames, parse_spec_text
+from uowgen._migrate.diff import plan_revision, revision_file
+from uowgen._render.engine import render_trees
+from uowgen._schema.naming import snake
+from uowgen._spec.models import ProjectSpec, Renames, parse_spec_text
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 

@@ -11,35 +11,35 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import yaml
 
-from uowgen import _spec_edit as spec_edit
-from uowgen._check import ReportFormat, check_project, format_report
+from uowgen._check.checks import ReportFormat, check_project, format_report
 from uowgen._doctor import (
     DoctorFormat,
     format_doctor_report,
     run_doctor,
     text_warnings,
 )
-from uowgen._project import (
+from uowgen._evolve.project import (
     ANSWERS_FILE,
     CONFLICTS_FILE,
     SPEC_FILE,
     Project,
     find_project,
 )
-from uowgen._shorthand import HELP as SHORTHAND_HELP
-from uowgen._shorthand import parse_field, parse_fields
-from uowgen._spec import (
+from uowgen._spec import edit as spec_edit
+from uowgen._spec.models import (
     ProjectSpec,
     Renames,
     load_spec,
     parse_spec,
     spec_problems,
 )
+from uowgen._spec.shorthand import HELP as SHORTHAND_HELP
+from uowgen._spec.shorthand import parse_field, parse_fields
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 
 if TYPE_CHECKING:
-    from uowgen._sync import SyncPlan
+    from uowgen._evolve.sync import SyncPlan
 
 # Rendering, merging and migrating import copier, SQLAlchemy and Alembic (about a
 # second): the commands that need them import them when they run, so `--help`,
@@ -104,7 +104,7 @@ def new(
             project_spec = _ask_spec()
         else:
             project_spec = None  # copier's defaults
-        from uowgen._engine import generate
+        from uowgen._render.engine import generate
 
         made = generate(project_spec, dst, overwrite=overwrite)
     files = sum(1 for path in made.rglob("*") if path.is_file())
@@ -234,7 +234,7 @@ def update(
     with _exit_on_user_error():
         found = find_project(project or Path.cwd())
         recorded = found.rendered_version()
-        from uowgen._update import plan_update
+        from uowgen._evolve.update import plan_update
 
         plan, release = plan_update(found, source=source, ref=ref)
         if plan is None:
@@ -586,7 +586,7 @@ def _sync(
     pretend: bool,
     allow_dirty: bool,
 ) -> None:
-    from uowgen._sync import plan_sync
+    from uowgen._evolve.sync import plan_sync
 
     plan = plan_sync(project, spec_text=spec_text, renames=renames)
     if plan is None:
@@ -602,7 +602,7 @@ def _sync(
 
 def _carry_out(plan: SyncPlan, *, done: str, pretend: bool, allow_dirty: bool) -> None:
     """Print or apply a sync's or an update's plan; exit 1 on conflicts."""
-    from uowgen._sync import apply_sync, check_clean, describe, pretend_diff
+    from uowgen._evolve.sync import apply_sync, check_clean, describe, pretend_diff
 
     if pretend:
         typer.echo(pretend_diff(plan), nl=False)

@@ -13,7 +13,7 @@ from typing import Any
 import copier
 from copier.errors import CopierError
 
-from uowgen._spec import ProjectSpec
+from uowgen._spec.models import ProjectSpec
 from uowgen.errors import UowgenError
 
 _TEMPLATE_FILES = ("copier.yml", "template", "extensions")
@@ -22,11 +22,11 @@ ANSWERS_FILE = ".copier-answers.yml"
 
 def template_root() -> Path:
     """The folder holding `copier.yml`: bundled in the wheel, or this checkout."""
-    here = Path(__file__).resolve().parent
-    bundled = here / "_template"
+    package = Path(__file__).resolve().parent.parent  # src/uowgen, or the wheel's
+    bundled = package / "_template"
     if (bundled / "copier.yml").is_file():
         return bundled
-    checkout = here.parent.parent
+    checkout = package.parent.parent
     if (checkout / "copier.yml").is_file():
         return checkout
     raise UowgenError(f"uowgen's template is missing (looked in {bundled})")

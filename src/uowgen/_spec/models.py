@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from uowgen import _naming
+from uowgen._schema import naming as _naming
 from uowgen.errors import SpecError
 
 FIELD_TYPES = (

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from uowgen import _naming
-from uowgen._spec import (
+from uowgen._schema import naming as _naming
+from uowgen._spec.models import (
     ADMIN_SESSION_MODEL,
     FieldSpec,
     ModelSpec,

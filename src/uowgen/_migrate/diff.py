@@ -39,14 +39,14 @@ from sqlalchemy.sql import functions as sa_functions
 from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
-from uowgen import _naming
-from uowgen._context import (
+from uowgen._render.context import (
     _DECIMAL_DEFAULTS,
     _ON_DELETE,
     DEFAULT_STR_LENGTH,
     _dependency_order,
 )
-from uowgen._spec import (
+from uowgen._schema import naming as _naming
+from uowgen._spec.models import (
     FieldSpec,
     ModelSpec,
     ProjectSpec,

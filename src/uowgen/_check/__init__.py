@@ -1,0 +1,1 @@
+"""`uowgen check`: one module per group of findings."""

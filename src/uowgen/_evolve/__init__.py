@@ -1,0 +1,1 @@
+"""Growing and updating a project: sync, update, merge, past releases, upgrade steps."""

@@ -1,0 +1,1 @@
+"""Migrations: pair renames, diff two schemas, write the revision file."""

@@ -1,0 +1,1 @@
+"""Rendering: the template's typed context, the copier answers, the one copier import."""
