@@ -25,7 +25,7 @@ FASTBOT_EDITS = {
         '        """A query of my own."""\n'
         "        return await self.find_by(email=email)\n"
     ),
-    "src/fastbot/unit_of_work.py": "\n\n# A note of mine about the unit of work.\n",
+    "src/fastbot/errors.py": "\n\n# A note of mine about our errors.\n",
     "README.md": "\n## Our team's notes\n\nDeploy on Tuesdays.\n",
 }
 
