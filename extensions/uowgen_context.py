@@ -186,7 +186,7 @@ class UowgenContext(ContextHook):
                     spec = parse_spec(data, source="copier answers")
                 except SpecError as exc:
                     raise ValueError(exc.message) from exc
-                self._keyed[key] = build_context(spec)
+                self._keyed[key] = build_context(spec).template_data()
             self._answers, self._derived = answers, self._keyed[key]
         context.update(
             self._derived,

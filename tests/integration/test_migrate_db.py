@@ -426,7 +426,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.dialects import postgresql, sqlite
 
 from uowgen import load_spec
-from uowgen._migrate.diff import build_metadata
+from uowgen._schema.tables import build_metadata
 from {package}.models import Base
 
 

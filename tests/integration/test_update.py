@@ -219,11 +219,11 @@ def test_an_unreachable_index_is_a_clear_error(
 MARK = "Rendered with the context of the newer tag."
 CONTEXT_PATCH = f"""
 
-_unmarked_build_context = build_context
+_unmarked_markdown = _markdown
 
 
-def build_context(spec: ProjectSpec) -> dict[str, Any]:  # noqa: F811
-    return {{**_unmarked_build_context(spec), "generator_mark": {MARK!r}}}
+def _markdown(value: str) -> str:  # noqa: F811
+    return _unmarked_markdown(value) + " <!-- " + {MARK!r} + " -->"
 """
 
 
@@ -231,7 +231,7 @@ def build_context(spec: ProjectSpec) -> dict[str, Any]:  # noqa: F811
 def template_repo(old_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository of this template with two tags: v0.2.0 and this version.
 
-    The newer tag's `_context.py` differs from every installed uowgen's.
+    The newer tag's `_render/context.py` differs from every installed uowgen's.
     """
     repo = tmp_path_factory.mktemp("template-repo")
     run(["git", "init", "-q"], repo)
@@ -247,10 +247,8 @@ def template_repo(old_release: Path, tmp_path_factory: pytest.TempPathFactory) -
     git(repo, "tag", f"v{OLD}")
     git(repo, "rm", "-rqf", ".")
     copy_template(repo)
-    context = repo / "src" / "uowgen" / "_context.py"
+    context = repo / "src" / "uowgen" / "_render" / "context.py"
     context.write_text(context.read_text() + CONTEXT_PATCH)
-    readme = repo / "template" / "README.md.jinja"
-    readme.write_text("<!-- {{ generator_mark }} -->\n" + readme.read_text())
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", f"uowgen {__version__}")
     git(repo, "tag", f"v{__version__}")

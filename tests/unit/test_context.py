@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from uowgen._render.context import build_context, spec_yaml
+from uowgen._render.context import (
+    Context,
+    Entity,
+    Enum,
+    Field,
+    Reverse,
+    build_context,
+    spec_yaml,
+)
 from uowgen._spec.models import ProjectSpec, load_spec, parse_spec, parse_spec_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,35 +29,32 @@ def shop_spec() -> ProjectSpec:
 
 
 @pytest.fixture(scope="module")
-def shop(shop_spec: ProjectSpec) -> dict[str, Any]:
+def shop(shop_spec: ProjectSpec) -> Context:
     return build_context(shop_spec)
 
 
-def entity(context: dict[str, Any], name: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = [e for e in context["entities"] if e["name"] == name]
+def entity(context: Context, name: str) -> Entity:
+    found = [e for e in context.entities if e.name == name]
     assert len(found) == 1
     return found[0]
 
 
-def field_of(context: dict[str, Any], model: str, name: str) -> dict[str, Any]:
-    fields: list[dict[str, Any]] = entity(context, model)["fields"]
-    found = [f for f in fields if f["name"] == name]
+def field_of(context: Context, model: str, name: str) -> Field:
+    fields = entity(context, model).fields
+    found = [f for f in fields if f.name == name]
     assert len(found) == 1
     return found[0]
 
 
-def test_project_level_names_come_from_the_spec(shop: dict[str, Any]) -> None:
-    assert shop["package"] == "shop"
-    assert shop["distribution"] == "shop"
-    assert ast.literal_eval(shop["title_literal"]) == 'Shop "Deluxe" API'
-    assert shop["title_toml"] == '"Shop \\"Deluxe\\" API"'
-    assert shop["uses"] == {
-        "decimal": True,
-        "datetime": True,
-        "json": True,
-        "uuid": True,
-        "sample_values": True,
-    }
+def test_project_level_names_come_from_the_spec(shop: Context) -> None:
+    assert shop.package == "shop"
+    assert shop.distribution == "shop"
+    assert ast.literal_eval(shop.title_literal) == 'Shop "Deluxe" API'
+    assert shop.title_toml == '"Shop \\"Deluxe\\" API"'
+    # One flag per field type (does a model have one?), and whether samples need
+    # the tests' `values` helpers.
+    assert {key for key, used in shop.uses.items() if not used} == {"time"}
+    assert shop.uses["sample_values"] is True
 
 
 @pytest.mark.parametrize(
@@ -64,23 +69,23 @@ def test_project_level_names_come_from_the_spec(shop: dict[str, Any]) -> None:
     ],
 )
 def test_each_model_gets_a_module_table_and_kebab_case_route(
-    shop: dict[str, Any], model: str, module: str, table: str, route: str, id_param: str
+    shop: Context, model: str, module: str, table: str, route: str, id_param: str
 ) -> None:
     found = entity(shop, model)
-    assert found["module"] == module
-    assert found["table"] == found["plural"] == table
-    assert found["route"] == route
-    assert found["tag"] == route[1:]
-    assert found["id_param"] == id_param
-    assert found["pk_name"] == f"pk_{table}"
+    assert found.module == module
+    assert found.table == found.plural == table
+    assert found.route == route
+    assert found.tag == route[1:]
+    assert found.id_param == id_param
+    assert found.pk_name == f"pk_{table}"
 
 
 def test_each_model_gets_its_schema_and_repository_class_names(
-    shop: dict[str, Any],
+    shop: Context,
 ) -> None:
     line = entity(shop, "OrderLine")
     assert [
-        line[key]
+        getattr(line, key)
         for key in (
             "create_schema",
             "update_schema",
@@ -110,43 +115,45 @@ def test_each_model_gets_its_schema_and_repository_class_names(
     ],
 )
 def test_refs_add_reverse_collections_to_their_targets(
-    shop: dict[str, Any], model: str, reverse: list[str]
+    shop: Context, model: str, reverse: list[str]
 ) -> None:
-    assert [r["name"] for r in entity(shop, model)["reverse"]] == reverse
+    assert [r.name for r in entity(shop, model).reverse] == reverse
 
 
-def test_a_reverse_collection_points_back_at_the_ref(shop: dict[str, Any]) -> None:
-    by_gift = entity(shop, "Customer")["reverse"][1]
-    assert by_gift == {
-        "name": "orders_by_gift_for",
-        "source": "Order",
-        "source_module": "order",
-        "back_populates": "gift_for",
-        "column": "gift_for_id",
-        "self": False,
-        "source_admin_key": "orders",
-    }
-    children = entity(shop, "Category")["reverse"][0]
-    assert children["self"] is True
-    assert children["back_populates"] == "parent"
+def test_a_reverse_collection_points_back_at_the_ref(shop: Context) -> None:
+    by_gift = entity(shop, "Customer").reverse[1]
+    assert by_gift == Reverse(
+        name="orders_by_gift_for",
+        source="Order",
+        source_module="order",
+        source_admin_key="orders",
+        back_populates="gift_for",
+        column="gift_for_id",
+        self_reference=False,
+    )
+    children = entity(shop, "Category").reverse[0]
+    assert children.self_reference is True
+    assert children.back_populates == "parent"
 
 
 def test_a_ref_becomes_an_id_column_with_a_named_foreign_key(
-    shop: dict[str, Any],
+    shop: Context,
 ) -> None:
     gift = field_of(shop, "Order", "gift_for")
-    assert gift["attr"] == "gift_for_id"
-    assert gift["annotation"] == "int | None"
-    assert gift["column_args"] == (
+    assert gift.attr == "gift_for_id"
+    assert gift.annotation == "int | None"
+    assert gift.column_args == (
         "ForeignKey('customers.id', ondelete='SET NULL'), index=True"
     )
-    assert gift["ref"]["back_populates"] == "orders_by_gift_for"
-    assert gift["ref"]["fk_name"] == "fk_orders_gift_for_id_customers"
-    assert gift["ix_name"] == "ix_orders_gift_for_id"
-    assert gift["uq_name"] is None
+    assert gift.ref is not None
+    assert gift.ref.back_populates == "orders_by_gift_for"
+    assert gift.ref.fk_name == "fk_orders_gift_for_id_customers"
+    assert gift.ix_name == "ix_orders_gift_for_id"
+    assert gift.uq_name is None
     parent = field_of(shop, "Category", "parent")
-    assert parent["ref"]["self"] is True
-    assert parent["ref"]["back_populates"] == "children"
+    assert parent.ref is not None
+    assert parent.ref.self_reference is True
+    assert parent.ref.back_populates == "children"
 
 
 @pytest.mark.parametrize(
@@ -161,34 +168,32 @@ def test_a_ref_becomes_an_id_column_with_a_named_foreign_key(
     ],
 )
 def test_constraint_names_follow_the_naming_convention(
-    shop: dict[str, Any],
+    shop: Context,
     model: str,
     field: str,
     uq_name: str | None,
     ix_name: str | None,
 ) -> None:
     info = field_of(shop, model, field)
-    assert (info["uq_name"], info["ix_name"]) == (uq_name, ix_name)
+    assert (info.uq_name, info.ix_name) == (uq_name, ix_name)
 
 
 def test_enum_values_get_member_names_and_a_class_named_after_model_and_field(
-    shop: dict[str, Any],
+    shop: Context,
 ) -> None:
-    (status,) = entity(shop, "Product")["enums"]
-    assert status == {
-        "class_name": "ProductStatus",
-        "members": [
+    (status,) = entity(shop, "Product").enums
+    assert status == Enum(
+        class_name="ProductStatus",
+        members=[
             ("DRAFT", "'draft'"),
             ("ON_SALE", "'on-sale'"),
             ("SOLD_OUT", "'sold out'"),
             ("V_2_FOR_1", "'2-for-1'"),
         ],
-        "length": 8,
-        "type_name": "product_status",
-    }
-    assert (
-        field_of(shop, "Product", "status")["default_literal"] == "ProductStatus.DRAFT"
+        length=8,
+        type_name="product_status",
     )
+    assert field_of(shop, "Product", "status").default_literal == "ProductStatus.DRAFT"
 
 
 @pytest.mark.parametrize(
@@ -208,16 +213,17 @@ def test_enum_values_get_member_names_and_a_class_named_after_model_and_field(
     ],
 )
 def test_defaults_become_python_expressions(
-    shop: dict[str, Any], model: str, field: str, literal: str | None
+    shop: Context, model: str, field: str, literal: str | None
 ) -> None:
-    assert field_of(shop, model, field)["default_literal"] == literal
+    assert field_of(shop, model, field).default_literal == literal
 
 
 def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
-    shop: dict[str, Any], shop_spec: ProjectSpec
+    shop: Context, shop_spec: ProjectSpec
 ) -> None:
     (blurb,) = [f for m in shop_spec.models for f in m.fields if f.name == "blurb"]
-    literal = field_of(shop, "Product", "blurb")["default_literal"]
+    literal = field_of(shop, "Product", "blurb").default_literal
+    assert literal is not None
     assert ast.literal_eval(literal) == blurb.default
     assert "\n" not in literal
 
@@ -235,9 +241,9 @@ def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
     ],
 )
 def test_columns_get_sqlalchemy_types_and_options(
-    shop: dict[str, Any], model: str, field: str, column_args: str
+    shop: Context, model: str, field: str, column_args: str
 ) -> None:
-    assert field_of(shop, model, field)["column_args"].startswith(column_args)
+    assert field_of(shop, model, field).column_args.startswith(column_args)
 
 
 def test_a_json_default_is_copied_per_row() -> None:
@@ -255,7 +261,7 @@ def test_a_json_default_is_copied_per_row() -> None:
         ],
     }
     context = build_context(parse_spec(data))
-    args = [f["column_args"] for f in context["entities"][0]["fields"]]
+    args = [f.column_args for f in context.entities[0].fields]
     assert args == [
         "JSON(none_as_null=True), default=dict",
         "JSON(none_as_null=True), default=lambda: {'b': None}",
@@ -263,9 +269,9 @@ def test_a_json_default_is_copied_per_row() -> None:
     ]
 
 
-def test_dependency_order_puts_ref_targets_first(shop: dict[str, Any]) -> None:
-    ordered = [e["name"] for e in shop["entities_in_dependency_order"]]
-    assert sorted(ordered) == sorted(e["name"] for e in shop["entities"])
+def test_dependency_order_puts_ref_targets_first(shop: Context) -> None:
+    ordered = [e.name for e in shop.entities_in_dependency_order]
+    assert sorted(ordered) == sorted(e.name for e in shop.entities)
     assert ordered.index("Category") < ordered.index("Product")
     assert ordered.index("Customer") < ordered.index("Order")
     assert ordered.index("Order") < ordered.index("OrderLine")
@@ -282,13 +288,14 @@ def test_dependency_order_does_not_follow_the_spec_order() -> None:
         ],
     }
     context = build_context(parse_spec(data))
-    ordered = [e["name"] for e in context["entities_in_dependency_order"]]
+    ordered = [e.name for e in context.entities_in_dependency_order]
     assert ordered == ["Root", "Mid", "Leaf"]
 
 
-def test_the_worked_example_prefers_a_unique_email(shop: dict[str, Any]) -> None:
-    assert shop["example"]["entity"]["name"] == "Customer"
-    assert shop["example"]["field"]["name"] == "email"
+def test_the_worked_example_prefers_a_unique_email(shop: Context) -> None:
+    assert shop.example.entity.name == "Customer"
+    assert shop.example.field is not None
+    assert shop.example.field.name == "email"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
@@ -303,13 +310,12 @@ def test_spec_yaml_parses_back_to_an_equal_spec(path: Path) -> None:
 
 
 def test_spec_yaml_is_the_canonical_text_in_the_context(
-    shop: dict[str, Any], shop_spec: ProjectSpec
+    shop: Context, shop_spec: ProjectSpec
 ) -> None:
-    assert shop["spec_yaml"] == spec_yaml(shop_spec)
-    assert shop["spec_yaml"].startswith('project_name: Shop "Deluxe" API\n')
-    assert (
-        "      - {name: slug, type: str, unique: true, max_length: 64}\n"
-        in (shop["spec_yaml"])
+    assert shop.spec_yaml == spec_yaml(shop_spec)
+    assert shop.spec_yaml.startswith('project_name: Shop "Deluxe" API\n')
+    assert "      - {name: slug, type: str, unique: true, max_length: 64}\n" in (
+        shop.spec_yaml
     )
 
 
@@ -331,20 +337,18 @@ def test_spec_yaml_keeps_awkward_string_defaults_exactly(text: str) -> None:
     assert parse_spec_text(spec_yaml(spec)) == spec
 
 
-def one_field(field: str) -> dict[str, Any]:
+def one_field(field: str) -> Field:
     spec = parse_spec_text(
         f"project_name: P\nmodels:\n  - name: Thing\n    fields:\n      - {field}\n"
     )
-    fields: list[dict[str, Any]] = build_context(spec)["entities"][0]["fields"]
-    return fields[0]
+    return build_context(spec).entities[0].fields[0]
 
 
 def test_a_str_without_max_length_is_bounded_to_255() -> None:
     field = one_field("{name: label, type: str}")
 
-    assert field["sa_type"] == "String(255)"
-    assert field["migration_type"] == "sa.String(length=255)"
-    assert field["schema_type"] == "Annotated[Text, Field(max_length=255)]"
+    assert field.sa_type == "String(255)"
+    assert field.schema_type == "Annotated[Text, Field(max_length=255)]"
 
 
 def test_a_unique_indexed_field_gets_one_unique_constraint_and_no_second_index() -> (
@@ -354,10 +358,10 @@ def test_a_unique_indexed_field_gets_one_unique_constraint_and_no_second_index()
     # plus an index: `alembic check` failed on a valid spec.
     field = one_field("{name: code, type: str, unique: true, index: true}")
 
-    assert "unique=True" in field["column_args"]
-    assert "index=True" not in field["column_args"]
-    assert field["uq_name"] == "uq_things_code"
-    assert field["ix_name"] is None
+    assert "unique=True" in field.column_args
+    assert "index=True" not in field.column_args
+    assert field.uq_name == "uq_things_code"
+    assert field.ix_name is None
 
 
 @pytest.mark.parametrize(
@@ -385,46 +389,42 @@ def test_input_types_are_checked_and_read_types_are_plain(
     # A value stored by other means (SQL, a migration) must still read back.
     info = one_field(field)
 
-    assert info["schema_type"] == input_type
-    assert info["read_type"] == read_type
+    assert info.schema_type == input_type
+    assert info.read_type == read_type
 
 
-def test_a_patch_may_not_send_null_for_a_not_null_column(shop: dict[str, Any]) -> None:
-    assert field_of(shop, "Product", "sku")["update_annotation"] == (
+def test_a_patch_may_not_send_null_for_a_not_null_column(shop: Context) -> None:
+    assert field_of(shop, "Product", "sku").update_annotation == (
         "Annotated[Text, Field(max_length=40)] | SkipJsonSchema[None]"
     )
-    assert field_of(shop, "Product", "weight_kg")["update_annotation"] == (
-        "Finite | None"
-    )
+    assert field_of(shop, "Product", "weight_kg").update_annotation == ("Finite | None")
 
 
-def test_refs_are_64_bit_ids_on_input(shop: dict[str, Any]) -> None:
+def test_refs_are_64_bit_ids_on_input(shop: Context) -> None:
     ref = field_of(shop, "Product", "category")
 
-    assert (ref["schema_type"], ref["read_type"], ref["migration_type"]) == (
-        "Id",
-        "int",
-        "ID",
-    )
+    assert (ref.schema_type, ref.read_type) == ("Id", "int")
 
 
 def test_schema_modules_import_exactly_the_names_they_use(
-    shop: dict[str, Any],
+    shop: Context,
 ) -> None:
-    imports = entity(shop, "Product")["schema_imports"]
+    imports = entity(shop, "Product").schema_imports
 
-    assert imports["base"] == ["Finite", "Id", "Instant", "JsonObject", "Text"]
-    assert imports["pydantic"] == ["Field"]
-    assert imports["pydantic_json_schema"] == ["SkipJsonSchema"]
-    assert "from datetime import datetime" in imports["stdlib"]
+    assert imports.base == ["Finite", "Id", "Instant", "JsonObject", "Text"]
+    assert imports.pydantic == ["Field"]
+    assert imports.pydantic_json_schema == ["SkipJsonSchema"]
+    assert "from datetime import datetime" in imports.stdlib
 
 
 def test_hostile_input_tests_aim_at_the_first_field_of_each_kind(
-    shop: dict[str, Any],
+    shop: Context,
 ) -> None:
-    hostile = shop["hostile"]
+    hostile = shop.hostile
     picked = {
-        kind: (pick["entity"]["name"], pick["field"]["name"]) if pick else None
+        kind: (pick.entity.name, pick.field.name if pick.field else None)
+        if pick
+        else None
         for kind, pick in hostile.items()
     }
 
@@ -445,16 +445,19 @@ def test_the_admin_adds_its_logins_table_last_and_names_every_view() -> None:
     off = build_context(spec)
     on = build_context(parse_spec({**spec.to_data(), "admin": True}))
 
-    assert not off["admin"] and off["admin_session"] is None
-    assert off["tables_in_dependency_order"] == off["entities_in_dependency_order"]
-    assert on["admin"] and on["admin_session"]["table"] == "admin_sessions"
-    assert on["tables_in_dependency_order"][-1] is on["admin_session"]
-    vocabulary_set = next(e for e in on["entities"] if e["name"] == "VocabularySet")
+    assert not off.admin and off.admin_session is None
+    assert "admin_sessions" not in off.initial_migration
+    assert on.admin and on.admin_session is not None
+    assert on.admin_session.table == "admin_sessions"
+    # The initial migration creates the logins table after the models' tables.
+    created = re.findall(r'op.create_table\(\s*"(\w+)"', on.initial_migration)
+    assert created[-1] == "admin_sessions"
+    vocabulary_set = next(e for e in on.entities if e.name == "VocabularySet")
     assert (
-        vocabulary_set["admin_view"],
-        vocabulary_set["admin_key"],
-        vocabulary_set["admin_name_plural"],
-        vocabulary_set["admin_label_field"],
+        vocabulary_set.admin_view,
+        vocabulary_set.admin_key,
+        vocabulary_set.admin_name_plural,
+        vocabulary_set.admin_label_field,
     ) == ("VocabularySetAdmin", "vocabulary-sets", "Vocabulary sets", "title")
     # The admin tests edit the model whose form loads the most related rows.
-    assert on["admin_tests"]["main"] is vocabulary_set
+    assert on.admin_tests.main is vocabulary_set

@@ -15,15 +15,14 @@ from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
 from uowgen._migrate.diff import (
-    NAMING_CONVENTION,
     Revision,
-    build_metadata,
     plan_revision,
     read_revisions,
     render_revision,
     revision_file,
     write_revision,
 )
+from uowgen._schema.tables import NAMING_CONVENTION, build_metadata
 from uowgen._spec.models import ProjectSpec, Renames, load_spec, parse_spec
 from uowgen.errors import UowgenError
 

@@ -85,7 +85,7 @@ def assert_refused(data: object, *fragments: str) -> None:
 def test_every_example_is_a_valid_spec(path: Path) -> None:
     parsed = load_spec(path)
     assert spec_problems(parsed.to_data()) == []
-    assert build_context(parsed)["entities"]
+    assert build_context(parsed).entities
 
 
 def test_the_smallest_spec_is_accepted_with_defaults_filled_in() -> None:
@@ -172,7 +172,7 @@ def test_defaults_at_the_edge_of_their_type_are_accepted(
     options: dict[str, Any],
 ) -> None:
     parsed = parse_spec(one_field(**options))
-    assert build_context(parsed)["entities"][0]["fields"][0]["default_literal"]
+    assert build_context(parsed).entities[0].fields[0].default_literal
 
 
 # ---------------------------------------------------------------------------
@@ -1000,15 +1000,16 @@ def test_random_valid_specs_are_accepted_and_give_a_context(
 ) -> None:
     parsed = parse_spec(data)
     context = build_context(parsed)
-    assert [entity["name"] for entity in context["entities"]] == [
+    assert [entity.name for entity in context.entities] == [
         model["name"] for model in data["models"]
     ]
-    ordered = [entity["name"] for entity in context["entities_in_dependency_order"]]
-    for entity in context["entities"]:
-        for ref in entity["refs"]:
-            assert ordered.index(ref["ref"]["target"]) <= ordered.index(entity["name"])
-        for field_info in entity["fields"]:
-            literal = field_info["default_literal"]
+    ordered = [entity.name for entity in context.entities_in_dependency_order]
+    for entity in context.entities:
+        for ref in entity.refs:
+            assert ref.ref is not None
+            assert ordered.index(ref.ref.target) <= ordered.index(entity.name)
+        for field_info in entity.fields:
+            literal = field_info.default_literal
             if literal is not None:
                 compile(literal, "<default>", "eval")
     assert parse_spec_text(spec_yaml(parsed)) == parsed
@@ -1127,11 +1128,10 @@ def test_string_defaults_become_literals_that_evaluate_back_to_the_same_string(
     text: str, kind: str
 ) -> None:
     context = build_context(parse_spec(one_field(type=kind, default=text)))
-    (field_info,) = context["entities"][0]["fields"]
-    assert ast.literal_eval(field_info["default_literal"]) == text
-    assert field_info["column_args"].endswith(
-        f"default={field_info['default_literal']}"
-    )
+    (field_info,) = context.entities[0].fields
+    assert field_info.default_literal is not None
+    assert ast.literal_eval(field_info.default_literal) == text
+    assert field_info.column_args.endswith(f"default={field_info.default_literal}")
 
 
 printable_text = st.text(
@@ -1155,17 +1155,17 @@ def test_enum_values_become_literals_that_evaluate_back_to_the_same_string(
     context = build_context(
         parse_spec(one_field(name="status", type="enum", values=values))
     )
-    (enum,) = context["entities"][0]["enums"]
-    assert [ast.literal_eval(literal) for _, literal in enum["members"]] == values
-    assert all(member.isidentifier() for member, _ in enum["members"])
+    (enum,) = context.entities[0].enums
+    assert [ast.literal_eval(literal) for _, literal in enum.members] == values
+    assert all(member.isidentifier() for member, _ in enum.members)
 
 
 @settings(deadline=None)
 @given(project_names)
 def test_project_names_round_trip_through_python_and_toml_literals(name: str) -> None:
     context = build_context(parse_spec(spec(project_name=name, package_name="app")))
-    assert ast.literal_eval(context["title_literal"]) == name
-    assert tomllib.loads(f"x = {context['title_toml']}") == {"x": name}
+    assert ast.literal_eval(context.title_literal) == name
+    assert tomllib.loads(f"x = {context.title_toml}") == {"x": name}
 
 
 def test_a_parsed_spec_is_frozen() -> None:

@@ -15,14 +15,10 @@ foreign keys off (see `_GUARD`), so copying a parent table never fires ON DELETE
 from __future__ import annotations
 
 import ast
-import datetime as dt
-import decimal
-import json
 import math
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,35 +35,17 @@ from sqlalchemy.sql import functions as sa_functions
 from sqlalchemy.sql.elements import conv
 from sqlalchemy.types import TypeEngine
 
-from uowgen._render.context import (
-    _DECIMAL_DEFAULTS,
-    _ON_DELETE,
-    DEFAULT_STR_LENGTH,
-    _dependency_order,
+from uowgen._schema.tables import (
+    ID_TYPE,
+    SHARED_COLUMNS,
+    Column,
+    Schema,
+    Table,
 )
-from uowgen._schema import naming as _naming
-from uowgen._spec.models import (
-    FieldSpec,
-    ModelSpec,
-    ProjectSpec,
-    Renames,
-    date_default,
-    datetime_default,
-)
+from uowgen._schema.types import Value, placeholder
+from uowgen._spec.models import ProjectSpec, Renames
 from uowgen.errors import UowgenError
 
-# The same as NAMING_CONVENTION in the template's models/base.py: the names the
-# models give constraints are the names the revisions create and drop.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-# The models' ID_TYPE; a revision names it `ID`, as the initial migration does.
-ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_SHARED_COLUMNS = ("id", "version", "created_at", "updated_at")
 # SQLAlchemy's PostgreSQL dialect has an untyped __init__.
 _DIALECTS: tuple[Dialect, Dialect] = (
     sqlite.dialect(),
@@ -107,7 +85,7 @@ def plan_revision(
         UowgenError: `renames` does not fit the specs, or existing rows would need a
             value the new spec does not give (a new required field with no default).
     """
-    source, target = _Schema(_tables_of(old)), _Schema(_tables_of(new))
+    source, target = Schema(old), Schema(new)
     pairs = _pair(source, target, renames or Renames())
     upgrade = _Diff(source, target, pairs, upgrade=True)
     if upgrade.problems:
@@ -123,17 +101,36 @@ def plan_revision(
     )
 
 
-def build_metadata(spec: ProjectSpec) -> sa.MetaData:
-    """The tables of `spec` exactly as the generated models declare them."""
-    return _Schema(_tables_of(spec)).metadata
+INITIAL_MESSAGE = "Create the tables of the initial models."
 
 
-def _tables_of(spec: ProjectSpec) -> ProjectSpec:
-    """`spec` with a model for every table, the admin's logins table included.
+def initial_revision(spec: ProjectSpec) -> Revision:
+    """The revision that creates `spec`'s tables in an empty database.
 
-    So turning the admin on or off creates or drops it like any model's table.
+    Planned as every later revision is (from no tables to the spec's), so a new
+    project's first migration and its later ones come from the one writer.
     """
-    return spec.model_copy(update={"models": spec.table_models()})
+    empty = Schema(spec.model_copy(update={"models": [], "admin": False}))
+    target = Schema(spec)
+    pairs = _Pairs({}, {})
+    upgrade = _Diff(empty, target, pairs, upgrade=True)
+    downgrade = _Diff(target, empty, pairs, upgrade=False)
+    return Revision(
+        upgrade_ops=ops.UpgradeOps(ops=upgrade.ops),
+        downgrade_ops=ops.DowngradeOps(ops=downgrade.ops),
+        changes=tuple(upgrade.changes),
+        downgrade_changes=tuple(downgrade.changes),
+    )
+
+
+def initial_migration(spec: ProjectSpec) -> str:
+    """The text of a new project's `migrations/versions/0001_initial.py`."""
+    return render_revision(
+        initial_revision(spec),
+        revision_id="0001",
+        down_revision=None,
+        message=INITIAL_MESSAGE,
+    )
 
 
 def write_revision(revision: Revision, versions_dir: Path, *, message: str) -> Path:
@@ -321,182 +318,7 @@ def _check_foreign_keys(bind: sa.Connection) -> None:
 '''
 
 
-# --- the tables of a spec ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Value:
-    """A value as Python code in the revision, and how a change line shows it."""
-
-    code: str
-    shown: str
-    imports: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class _Column:
-    field: FieldSpec
-    name: str
-    type: TypeEngine[Any]
-    default: _Value | None
-
-    @property
-    def optional(self) -> bool:
-        return self.field.optional
-
-
-@dataclass(frozen=True)
-class _Table:
-    model: ModelSpec
-    name: str
-    table: sa.Table
-    columns: dict[str, _Column]  # by field name
-
-
-class _Schema:
-    """A spec's tables, built as the models build them (types, names, constraints)."""
-
-    def __init__(self, spec: ProjectSpec) -> None:
-        self.spec = spec
-        self.metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-        self.order = _dependency_order(spec)
-        models = {model.name: model for model in spec.models}
-        self.table_names = {name: _table_name(models[name]) for name in self.order}
-        self.tables: dict[str, _Table] = {}
-        # Referenced tables first, so every foreign key names a table already there.
-        for name in self.order:
-            self.tables[name] = self._table(models[name])
-
-    def _table(self, model: ModelSpec) -> _Table:
-        columns = {f.name: self._column(model, f) for f in model.fields}
-        sa_columns = [sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True)]
-        for spec_field in model.fields:
-            column = columns[spec_field.name]
-            extra: list[Any] = []
-            if spec_field.type == "ref":
-                assert spec_field.to is not None
-                on_delete = _ON_DELETE[spec_field.on_delete or "restrict"]
-                target = self.table_names[spec_field.to]
-                extra.append(sa.ForeignKey(f"{target}.id", ondelete=on_delete))
-            indexed = spec_field.index or spec_field.type == "ref"
-            sa_columns.append(
-                sa.Column(
-                    column.name,
-                    column.type,
-                    *extra,
-                    nullable=spec_field.optional,
-                    # A unique constraint is an index already: no second one.
-                    unique=spec_field.unique or None,
-                    index=(indexed and not spec_field.unique) or None,
-                )
-            )
-        sa_columns += [
-            sa.Column("version", sa.Integer(), nullable=False),
-            _timestamp("created_at"),
-            _timestamp("updated_at"),
-        ]
-        name = self.table_names[model.name]
-        table = sa.Table(name, self.metadata, *sa_columns, sqlite_autoincrement=True)
-        return _Table(model, name, table, columns)
-
-    def _column(self, model: ModelSpec, spec_field: FieldSpec) -> _Column:
-        name = f"{spec_field.name}_id" if spec_field.type == "ref" else spec_field.name
-        return _Column(
-            spec_field, name, _column_type(model, spec_field), _default(spec_field)
-        )
-
-
-def _table_name(model: ModelSpec) -> str:
-    return model.plural or _naming.plural_snake(model.name)
-
-
-def _timestamp(name: str) -> sa.Column[Any]:
-    return sa.Column(
-        name, sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-    )
-
-
-def _column_type(model: ModelSpec, spec_field: FieldSpec) -> TypeEngine[Any]:
-    """The column type the models use, as the database sees it."""
-    kind = spec_field.type
-    if kind == "ref":
-        return ID_TYPE
-    if kind == "str":
-        return sa.String(spec_field.max_length or DEFAULT_STR_LENGTH)
-    if kind == "decimal":
-        precision = spec_field.precision or _DECIMAL_DEFAULTS[0]
-        scale = _DECIMAL_DEFAULTS[1] if spec_field.scale is None else spec_field.scale
-        return sa.Numeric(precision, scale)
-    if kind == "enum":
-        values = spec_field.values or []
-        return sa.Enum(
-            *values,
-            native_enum=False,
-            length=max(len(value) for value in values),
-            name=f"{_naming.snake(model.name)}_{spec_field.name}",
-        )
-    fixed: dict[str, TypeEngine[Any]] = {
-        "text": sa.Text(),
-        "int": sa.Integer(),
-        "bigint": sa.BigInteger(),
-        "float": sa.Float(),
-        "bool": sa.Boolean(),
-        "date": sa.Date(),
-        "datetime": sa.DateTime(timezone=True),
-        "uuid": sa.Uuid(),
-        "json": sa.JSON(none_as_null=True),
-    }
-    return fixed[kind]
-
-
-def _default(spec_field: FieldSpec) -> _Value | None:
-    """The field's default as a value of its column, or None when it has none."""
-    value = spec_field.default
-    if value is None:
-        return None
-    kind = spec_field.type
-    shown = repr(value)
-    if kind in ("str", "text", "enum"):
-        return _Value(repr(str(value)), shown)
-    if kind in ("int", "bigint", "bool"):
-        return _Value(repr(value), shown)
-    if kind == "float":
-        return _Value(repr(float(value)), shown)
-    if kind == "decimal":
-        number = decimal.Decimal(str(value))
-        return _Value(f"decimal.Decimal({str(number)!r})", shown, _IMPORTS["decimal"])
-    if kind == "date":
-        return _Value(_date_code(date_default(value)), shown, _IMPORTS["datetime"])
-    if kind == "datetime":
-        moment = datetime_default(value)
-        return _Value(_moment_code(moment), shown, _IMPORTS["datetime"])
-    if kind == "uuid":
-        code = f"uuid.UUID({str(uuid.UUID(str(value)))!r})"
-        return _Value(code, shown, _IMPORTS["uuid"])
-    if kind == "json":
-        # json.loads(json.dumps(...)) normalises YAML oddities (dates, tuples).
-        return _Value(repr(json.loads(json.dumps(value))), shown)
-    raise AssertionError(f"a {kind} field has no default")
-
-
-_IMPORTS = {name: frozenset({f"import {name}"}) for name in ("datetime", "decimal")}
-_IMPORTS["uuid"] = frozenset({"import uuid"})
-
-
-def _date_code(day: dt.date) -> str:
-    return f"datetime.date({day.year}, {day.month}, {day.day})"
-
-
-def _moment_code(moment: dt.datetime) -> str:
-    # Stored in UTC, as the models' UTCDateTime stores it.
-    utc = moment.astimezone(dt.UTC)
-    parts = [utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second]
-    if utc.microsecond:
-        parts.append(utc.microsecond)
-    return f"datetime.datetime({', '.join(map(str, parts))}, tzinfo=datetime.UTC)"
-
-
-def _placeholder(column: _Column, table_names: Mapping[str, str]) -> _Value:
+def _placeholder(column: Column, table_names: Mapping[str, str]) -> Value:
     """A value for rows a downgrade gives back a required field that has no default.
 
     Those rows were written after the upgrade, without the field. A unique text or
@@ -504,15 +326,10 @@ def _placeholder(column: _Column, table_names: Mapping[str, str]) -> _Value:
     """
     spec_field = column.field
     kind = spec_field.type
-    shown = "a placeholder"
-    if kind in ("str", "text"):
-        if spec_field.unique:
-            return _Value('sa.cast(sa.column("id"), sa.String())', "the row's id")
-        return _Value('""', repr(""))
-    if kind in ("int", "bigint"):
-        if spec_field.unique:
-            return _Value('sa.column("id")', "the row's id")
-        return _Value("0", "0")
+    if kind in ("str", "text") and spec_field.unique:
+        return Value('sa.cast(sa.column("id"), sa.String())', "the row's id")
+    if kind in ("int", "bigint") and spec_field.unique:
+        return Value('sa.column("id")', "the row's id")
     if kind == "ref":
         assert spec_field.to is not None
         target = table_names[spec_field.to]
@@ -520,24 +337,8 @@ def _placeholder(column: _Column, table_names: Mapping[str, str]) -> _Value:
             'sa.select(sa.func.min(sa.column("id")))'
             f".select_from(sa.table({target!r})).scalar_subquery()"
         )
-        return _Value(code, f"the lowest id of {target}")
-    if kind == "enum":
-        assert spec_field.values
-        return _Value(repr(spec_field.values[0]), repr(spec_field.values[0]))
-    fixed = {
-        "float": _Value("0.0", "0.0"),
-        "decimal": _Value("decimal.Decimal(0)", "0", _IMPORTS["decimal"]),
-        "bool": _Value("False", "False"),
-        "date": _Value(_date_code(dt.date(1970, 1, 1)), shown, _IMPORTS["datetime"]),
-        "datetime": _Value(
-            _moment_code(dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
-            shown,
-            _IMPORTS["datetime"],
-        ),
-        "uuid": _Value("uuid.UUID(int=0)", shown, _IMPORTS["uuid"]),
-        "json": _Value("{}", "{}"),
-    }
-    return fixed[kind]
+        return Value(code, f"the lowest id of {target}")
+    return placeholder(spec_field)
 
 
 # --- matching the old spec's models and fields to the new one's --------------------
@@ -559,10 +360,10 @@ class _Pairs:
         return _Pairs(models, fields)
 
 
-def _pair(old: _Schema, new: _Schema, renames: Renames) -> _Pairs:
+def _pair(old: Schema, new: Schema, renames: Renames) -> _Pairs:
     problems: list[str] = []
-    old_models = {m.name: m for m in old.spec.models}
-    new_models = {m.name: m for m in new.spec.models}
+    old_models = {m.name: m for m in old.models}
+    new_models = {m.name: m for m in new.models}
     models: dict[str, str] = {}
     for new_name, old_name in renames.models.items():
         where = f"model {new_name!r}"
@@ -603,8 +404,8 @@ def _pair(old: _Schema, new: _Schema, renames: Renames) -> _Pairs:
 
 
 def _pair_fields(
-    old: _Schema,
-    new: _Schema,
+    old: Schema,
+    new: Schema,
     models: dict[str, str],
     renames: Renames,
     problems: list[str],
@@ -687,7 +488,7 @@ class _FillOp(ops.MigrateOperation):
         table_name: str,
         column_name: str,
         type_: TypeEngine[Any],
-        value: _Value | None,
+        value: Value | None,
         only_outside: list[str] | None = None,
     ) -> None:
         self.table_name = table_name
@@ -752,7 +553,7 @@ class _Diff:
     """
 
     def __init__(
-        self, source: _Schema, target: _Schema, pairs: _Pairs, *, upgrade: bool
+        self, source: Schema, target: Schema, pairs: _Pairs, *, upgrade: bool
     ) -> None:
         self.source = source
         self.target = target
@@ -790,13 +591,13 @@ class _Diff:
                 self.ops.append(ops.DropTableOp.from_table(table.table))
                 self.changes.append(f"drop table {table.name}")
 
-    def _create(self, table: _Table) -> None:
+    def _create(self, table: Table) -> None:
         self.ops.append(ops.CreateTableOp.from_table(table.table))
         for index in sorted(table.table.indexes, key=lambda ix: str(ix.name)):
             self.ops.append(ops.CreateIndexOp.from_index(index))
         self.changes.append(f"create table {table.name}")
 
-    def _alter(self, before: _Table, after: _Table) -> None:
+    def _alter(self, before: Table, after: Table) -> None:
         name = after.name
         model = after.model.name
         sources = {
@@ -804,7 +605,7 @@ class _Diff:
             for f in after.columns
             if (model, f) in self.pairs.fields
         }
-        column_map = {c: c for c in _SHARED_COLUMNS}
+        column_map = {c: c for c in SHARED_COLUMNS}
         column_map |= {
             before.columns[s].name: after.columns[f].name for f, s in sources.items()
         }
@@ -888,9 +689,9 @@ class _Diff:
 
     def _alter_column(
         self,
-        table: _Table,
-        old: _Column,
-        new: _Column,
+        table: Table,
+        old: Column,
+        new: Column,
         first: list[ops.MigrateOperation],
         fills: list[ops.MigrateOperation],
         last: list[ops.MigrateOperation],
@@ -941,9 +742,9 @@ class _Diff:
 
     def _remap_enum(
         self,
-        table: _Table,
-        old: _Column,
-        new: _Column,
+        table: Table,
+        old: Column,
+        new: Column,
         fills: list[ops.MigrateOperation],
     ) -> None:
         """Rows holding a value the enum no longer has get its default (or NULL)."""
@@ -963,8 +764,8 @@ class _Diff:
         )
 
     def _value_for_rows(
-        self, table: _Table, column: _Column, what: str, *, outside: bool = False
-    ) -> _Value | None:
+        self, table: Table, column: Column, what: str, *, outside: bool = False
+    ) -> Value | None:
         """What existing rows get in `column`: its default, NULL, or a placeholder.
 
         In the upgrade, a required column without a default is a problem: the spec

@@ -93,3 +93,23 @@ def package_name(project_name: str) -> str:
 def distribution_name(package: str) -> str:
     """Name the installable distribution after the package: `my_app` -> `my-app`."""
     return kebab(package)
+
+
+def enum_class(model: str, field: str) -> str:
+    """The enum class of a model's enum field: `Ticket`, `status` -> `TicketStatus`."""
+    return f"{model}{pascal(field)}"
+
+
+def enum_type(model: str, field: str) -> str:
+    """The enum's type name (its CHECK constraint's name): `ticket_status`."""
+    return f"{snake(model)}_{field}"
+
+
+def table(model: str, plural: str | None) -> str:
+    """A model's table (and route) name: its `plural`, or its name pluralized."""
+    return plural or plural_snake(model)
+
+
+def column(field: str, kind: str) -> str:
+    """A field's column: a ref `owner` is the column `owner_id`."""
+    return f"{field}_id" if kind == "ref" else field
