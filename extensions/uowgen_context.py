@@ -68,29 +68,22 @@ def _import_own(names: tuple[str, ...]) -> dict[str, ModuleType]:
 _own = _import_own(
     (
         "uowgen._schema.naming",
+        "uowgen._render.answers",
         "uowgen._render.context",
         "uowgen._spec.models",
         "uowgen._version",
     )
 )
 _naming = _own["uowgen._schema.naming"]
+# The one mapping between the spec and copier's answers (uowgen._render.answers).
+_spec_data = _own["uowgen._render.answers"].asked_spec
+_recorded = _own["uowgen._render.answers"].recorded_answers
 build_context = _own["uowgen._render.context"].build_context
 parse_spec = _own["uowgen._spec.models"].parse_spec
 spec_problems = _own["uowgen._spec.models"].spec_problems
 __version__: str = _own["uowgen._version"].__version__
 # The error class of this version's own spec module (`isinstance` needs the same one).
 SpecError = _own["uowgen._spec.models"].SpecError
-
-
-def _spec_data(
-    models: Any, project_name: Any, package_name: Any, admin: Any = False
-) -> dict[str, Any]:
-    data: dict[str, Any] = {"project_name": project_name, "models": models}
-    if package_name and package_name != _naming.package_name(str(project_name)):
-        data["package_name"] = package_name
-    if admin:
-        data["admin"] = admin
-    return data
 
 
 def _report(problems: list[str]) -> str:
@@ -193,13 +186,3 @@ class UowgenContext(ContextHook):
             uowgen_version=__version__,
             recorded_answers=_recorded(context.get("_copier_answers", {})),
         )
-
-
-def _recorded(answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers to write in the answers file: `admin` only when it is on, so a
-    project without the admin records what it did before the question existed."""
-    return {
-        key: value
-        for key, value in answers.items()
-        if key != "admin" or value is not False
-    }

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import EDGE_SPECS, REPO
 from tests.helpers import check_project, run
 from uowgen import generate, parse_spec
-from uowgen._migrate.diff import plan_revision, write_revision
+from uowgen._migrate.diff import plan_revision
+from uowgen._migrate.revisions import write_revision
 from uowgen._spec.models import Renames
 
 pytestmark = pytest.mark.slow

@@ -5,36 +5,36 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from uowgen._check.checks import (
-    CODES,
-    Finding,
+from tests.conftest import REPO
+from uowgen._check.conflicts import conflict_findings, project_files
+from uowgen._check.findings import CODES, Finding, finding
+from uowgen._check.migrations import (
+    PROBE,
     MigrationOutcome,
+    describe_operation,
+    migration_findings,
+    parse_alembic_message,
+    parse_outcome,
+)
+from uowgen._check.run import Report, format_report
+from uowgen._check.spec import spec_changes, spec_lines
+from uowgen._check.versions import parse_pip_versions, version_findings
+from uowgen._check.wiring import (
     ModelWiring,
-    Report,
-    ReportFormat,
     WiringFile,
     analyse_models_init,
     analyse_registry,
     analyse_router,
-    conflict_findings,
-    describe_operation,
     expected_wiring,
-    finding,
-    format_report,
-    migration_findings,
-    parse_alembic_message,
-    parse_outcome,
-    parse_pip_versions,
-    project_files,
-    spec_changes,
-    spec_lines,
-    version_findings,
 )
+from uowgen._doctor import RULES
+from uowgen._report import ReportFormat, docs_link
 from uowgen._spec.models import parse_spec
 
 USER = ModelWiring("User", "user", "users", "UserRepository")
@@ -515,6 +515,7 @@ def test_json_has_the_documented_shape() -> None:
                 "fix": "alembic revision",
                 "path": "src/a.py",
                 "line": 9,
+                "docs": "docs/check/UG501.md",
             },
             {
                 "code": "UG104",
@@ -523,6 +524,7 @@ def test_json_has_the_documented_shape() -> None:
                 "fix": "pip install -U",
                 "path": None,
                 "line": None,
+                "docs": "docs/check/UG104.md",
             },
         ],
     }
@@ -553,3 +555,26 @@ def test_github_annotations_escape_what_the_runner_unescapes() -> None:
 def test_every_kind_has_a_distinct_stable_code() -> None:
     assert len(set(CODES.values())) == len(CODES)
     assert all(code.startswith("UG") and len(code) == 5 for code in CODES.values())
+
+
+def test_every_code_links_to_its_documentation_page() -> None:
+    codes = [*CODES.values(), *(rule.code for rule in RULES)]
+    assert docs_link("UG201") == "docs/check/UG201.md"
+    assert docs_link("UOW001") == "docs/doctor/UOW001.md"
+    assert [code for code in codes if not (REPO / docs_link(code)).is_file()] == []
+    with pytest.raises(ValueError, match="UX1"):
+        docs_link("UX1")
+
+
+def test_the_probe_runs_without_uowgen(tmp_path: Path) -> None:
+    # -I -S: no site-packages, no PYTHONPATH, not the probe's own folder; alembic
+    # is missing too, which the probe reports instead of failing.
+    out = tmp_path / "result.json"
+    subprocess.run(
+        [sys.executable, "-I", "-S", str(PROBE), str(tmp_path), str(out)],
+        check=True,
+        cwd=tmp_path,
+    )
+    outcome = parse_outcome(json.loads(out.read_text(encoding="utf-8")))
+    assert outcome.status == "unavailable"
+    assert "alembic" in outcome.error

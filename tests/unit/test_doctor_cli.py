@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from tests.unit.doctor_helpers import CASES, materialize
 from uowgen._cli.commands import app
-from uowgen._doctor import RULES, DoctorFormat, format_doctor_report, run_doctor
+from uowgen._doctor import RULES, format_doctor_report, run_doctor
+from uowgen._report import ReportFormat
 
 runner = CliRunner()
 ENGINE = 'from sqlalchemy.ext.asyncio import create_async_engine\n\nengine = create_async_engine("sqlite+aiosqlite://")'
@@ -181,6 +182,7 @@ def test_json_lists_findings_with_their_fix(tmp_path: Path) -> None:
         "UOW005",
     }
     assert all(f["fix"] and f["line"] >= 1 for f in data["findings"])
+    assert all(f["docs"] == f"docs/doctor/{f['code']}.md" for f in data["findings"])
 
 
 def test_github_format_is_one_annotation_per_finding(tmp_path: Path) -> None:
@@ -263,10 +265,10 @@ def test_a_clean_run_says_so_in_every_format(tmp_path: Path) -> None:
     (tmp_path / "ok.py").write_text("x = 1\n", encoding="utf-8")
     report = run_doctor([tmp_path], use_config=False)
 
-    assert format_doctor_report(report, DoctorFormat.TEXT) == (
+    assert format_doctor_report(report, ReportFormat.TEXT) == (
         "All checks passed! (1 file checked)"
     )
-    assert json.loads(format_doctor_report(report, DoctorFormat.JSON))["findings"] == []
-    assert format_doctor_report(report, DoctorFormat.GITHUB) == ""
-    sarif = json.loads(format_doctor_report(report, DoctorFormat.SARIF))
+    assert json.loads(format_doctor_report(report, ReportFormat.JSON))["findings"] == []
+    assert format_doctor_report(report, ReportFormat.GITHUB) == ""
+    sarif = json.loads(format_doctor_report(report, ReportFormat.SARIF))
     assert sarif["runs"][0]["results"] == []

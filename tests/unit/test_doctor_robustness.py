@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from uowgen._doctor import DoctorFormat, format_doctor_report, run_doctor
+from uowgen._doctor import format_doctor_report, run_doctor
+from uowgen._report import ReportFormat
 
 NAMES = [
     "session",
@@ -267,7 +268,7 @@ def test_random_valid_modules_never_crash_the_doctor(
     for finding in report.findings:
         assert 1 <= finding.line <= lines[finding.path.name]
         assert finding.column >= 1
-    for output in DoctorFormat:
+    for output in ReportFormat:
         format_doctor_report(report, output)
 
 

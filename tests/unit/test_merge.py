@@ -12,15 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from uowgen._evolve.line_merge import (
+    conflict_marker_lines,
+    find_conflict_markers,
+    has_conflict_markers,
+    merge_file,
+)
 from uowgen._evolve.merge import (
     FileChange,
     MergePlan,
     apply_plan,
-    conflict_marker_lines,
     diff_plan,
-    find_conflict_markers,
-    has_conflict_markers,
-    merge_file,
     plan_merge,
 )
 from uowgen.errors import UowgenError

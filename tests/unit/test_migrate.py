@@ -14,14 +14,9 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
-from uowgen._migrate.diff import (
-    Revision,
-    plan_revision,
-    read_revisions,
-    render_revision,
-    revision_file,
-    write_revision,
-)
+from uowgen._migrate.diff import Revision, plan_revision
+from uowgen._migrate.revisions import read_revisions, revision_file, write_revision
+from uowgen._migrate.writer import render_revision
 from uowgen._schema.tables import NAMING_CONVENTION, build_metadata
 from uowgen._spec.models import ProjectSpec, Renames, load_spec, parse_spec
 from uowgen.errors import UowgenError

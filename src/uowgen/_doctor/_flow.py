@@ -10,160 +10,40 @@ separately and joined (open on any path counts); loops run twice; a `return` or
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
-from uowgen._doctor._kinds import (
-    HTTP_FUNCTIONS,
-    HTTP_METHODS,
-    Inference,
-    Kind,
-    Scope,
-    Tag,
-    dotted,
-    last_name,
-    own_nodes,
+from uowgen._doctor._flow_facts import (
+    FlowResult,
+    HttpInTransaction,
+    Opened,
+    UseAfterCommit,
+    _join,
+    _State,
 )
-from uowgen._doctor._symbols import External, FunctionInfo
+from uowgen._doctor._kinds import Kind, Tag
+from uowgen._doctor._summaries import (
+    _BUSY,
+    QUERY_METHODS,
+    _Summaries,
+    _text,
+    awaited_calls,
+    group_of,
+)
+from uowgen._doctor._symbols import FunctionInfo
+from uowgen._doctor._syntax import dotted
 
-QUERY_METHODS = frozenset(
-    {
-        "execute",
-        "scalar",
-        "scalars",
-        "get",
-        "get_one",
-        "flush",
-        "refresh",
-        "merge",
-        "delete",
-        "stream",
-        "stream_scalars",
-        "connection",
-        "run_sync",
-        "exec",
-        "query",
-        "exec_driver_sql",
-        "begin",
-    }
-)
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
-THREAD_RUNNERS = frozenset(
-    {
-        "asyncio.to_thread",
-        "anyio.to_thread.run_sync",
-        "starlette.concurrency.run_in_threadpool",
-        "fastapi.concurrency.run_in_threadpool",
-    }
-)
-_HTTP_NAMES = (
-    HTTP_METHODS
-    | frozenset().union(*HTTP_FUNCTIONS.values())
-    | {"to_thread", "run_sync", "run_in_threadpool", "run_in_executor"}
-)
-_AWAITED_TOGETHER = frozenset({"gather", "wait", "wait_for", "shield", "timeout"})
 _ORM_RESULTS = frozenset(
     {"get", "get_one", "merge", "scalar_one", "scalar_one_or_none", "first", "one"}
     | {"one_or_none"}
-)
-_NOT_A_QUERY = frozenset(
-    {"isinstance", "len", "id", "type", "repr", "str", "print", "hasattr", "getattr"}
 )
 _PYDANTIC_READS = frozenset(
     {"model_validate", "from_orm", "parse_obj", "validate", "jsonable_encoder"}
 )
 
 
-@dataclass(frozen=True)
-class Opened:
-    """Where a transaction was opened: the line and what opened it."""
-
-    line: int
-    what: str
-
-
-@dataclass(frozen=True)
-class HttpCall:
-    """An outbound HTTP call found in a function, for messages."""
-
-    what: str
-    line: int
-
-
-@dataclass(frozen=True)
-class HttpInTransaction:
-    """An outbound HTTP call made while a transaction is open (UOW003)."""
-
-    call: ast.Call
-    callee: str
-    http: HttpCall
-    opened: Opened
-    direct: bool
-
-
-@dataclass(frozen=True)
-class UseAfterCommit:
-    """An ORM object read after a commit that expired it (for UOW006)."""
-
-    node: ast.AST
-    name: str
-    commit_line: int
-    function: FunctionInfo
-
-
-@dataclass
-class FlowResult:
-    """What walking one function found."""
-
-    http: list[HttpInTransaction] = field(default_factory=list)
-    uses: list[UseAfterCommit] = field(default_factory=list)
-    open_at_yield: bool = False
-    commits_at_exit: bool = False
-
-
-@dataclass
-class _State:
-    open: dict[str, Opened] = field(default_factory=dict)
-    loaded: dict[str, bool] = field(default_factory=dict)
-    expired: dict[str, int] = field(default_factory=dict)
-
-    def copy(self) -> _State:
-        return _State(dict(self.open), dict(self.loaded), dict(self.expired))
-
-
-def _join(states: Iterable[_State | None]) -> _State | None:
-    joined: _State | None = None
-    for state in states:
-        if state is None:
-            continue
-        if joined is None:
-            joined = state.copy()
-            continue
-        for key, opened in state.open.items():
-            joined.open.setdefault(key, opened)
-        for key, strong in state.loaded.items():
-            joined.loaded[key] = joined.loaded.get(key, False) or strong
-        for key, line in state.expired.items():
-            joined.expired.setdefault(key, line)
-    return joined
-
-
-_BUSY = object()
-
-
-class Flow:
+class Flow(_Summaries):
     """Walks functions and remembers what each one does."""
-
-    def __init__(self, inference: Inference) -> None:
-        self.inference = inference
-        # A call can reach HTTP only through an HTTP name or a codebase function:
-        # checking the name first skips most calls without inferring anything.
-        self._reachable = _HTTP_NAMES | frozenset(
-            f.node.name for f in inference.project.functions()
-        )
-        self._results: dict[int, object] = {}
-        self._http: dict[int, object] = {}
-        self._db: dict[int, object] = {}
 
     def analyse(self, function: FunctionInfo) -> FlowResult:
         """The flow facts of one function (computed once)."""
@@ -178,209 +58,6 @@ class Flow:
         self._results[key] = result
         return result
 
-    # -- summaries of called functions ------------------------------------------
-
-    def does_http(self, function: FunctionInfo) -> HttpCall | None:
-        """The outbound HTTP call the function makes (itself or through its callees)."""
-        key = id(function.node)
-        cached = self._http.get(key)
-        if cached is _BUSY:
-            return None
-        if key in self._http:
-            return cached if isinstance(cached, HttpCall) else None
-        self._http[key] = _BUSY
-        found: HttpCall | None = None
-        scope = self.inference.function_scope(function)
-        awaited = awaited_calls(function.node)
-        for node in own_nodes(function.node):
-            if isinstance(node, ast.Call):
-                found = self.http_call(node, scope, id(node) in awaited)
-                if found is not None:
-                    break
-        self._http[key] = found
-        return found
-
-    def touches_db(self, function: FunctionInfo) -> bool:
-        """Whether the function queries a session (itself or through its callees)."""
-        key = id(function.node)
-        cached = self._db.get(key)
-        if cached is _BUSY:
-            return False
-        if isinstance(cached, bool):
-            return cached
-        self._db[key] = _BUSY
-        scope = self.inference.function_scope(function)
-        awaited = awaited_calls(function.node)
-        result = False
-        for node in own_nodes(function.node):
-            if isinstance(node, ast.Call) and self._queries(
-                node, scope, id(node) in awaited or not function.is_async
-            ):
-                result = True
-                break
-        self._db[key] = result
-        return result
-
-    def _queries(self, call: ast.Call, scope: Scope, runs: bool) -> bool:
-        func = call.func
-        if isinstance(func, ast.Attribute):
-            kind = self.inference.kind_of(func.value, scope)
-            if kind is not None and kind.is_session:
-                return func.attr in QUERY_METHODS
-            holder = self.holder(func.value, scope)
-            if holder is not None:
-                method = self.method_of(holder[1], func.attr) if holder[2] else None
-                if method is not None:
-                    return self.touches_db(method)
-                return runs
-        return self.session_argument(call, scope, runs) is not None
-
-    def session_argument(self, call: ast.Call, scope: Scope, runs: bool) -> str | None:
-        """The session group of a session passed to a call that queries it, or None."""
-        for arg in [*call.args, *(k.value for k in call.keywords)]:
-            kind = self.inference.kind_of(arg, scope)
-            if kind is None or not (kind.is_session or self.is_holder(kind)):
-                continue
-            callee = self.inference.kind_of(call.func, scope)
-            group = group_of(arg, kind)
-            if callee is not None and callee.tag is Tag.FUNCTION and callee.function:
-                return group if self.touches_db(callee.function) else None
-            if callee is not None and callee.tag in (Tag.CLASS, Tag.MODULE):
-                return None
-            if last_name(call.func) in _NOT_A_QUERY:
-                return None
-            return group if runs else None
-        return None
-
-    def commits(self, function: FunctionInfo) -> bool:
-        """Whether the function calls `.commit()` (a holder's `save()`, `__aexit__`)."""
-        return any(
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-            for node in own_nodes(function.node)
-        )
-
-    def is_holder(self, kind: Kind) -> bool:
-        """Whether a kind is an object holding a session (a repository, a unit of work)."""
-        return (
-            kind.tag is Tag.INSTANCE
-            and kind.cls is not None
-            and self.inference.holds_session(kind.cls)
-        )
-
-    def holder(self, expr: ast.expr, scope: Scope) -> tuple[str, Kind, bool] | None:
-        """The session-holding object `expr` is or is part of: (group, kind, direct)."""
-        current: ast.expr = expr
-        direct = True
-        for _ in range(8):
-            kind = self.inference.kind_of(current, scope)
-            if kind is not None and self.is_holder(kind):
-                return group_of(current, kind), kind, direct
-            if kind is not None and kind.tag is not Tag.FUNCTION:
-                return None
-            if not isinstance(current, ast.Attribute):
-                return None
-            current = current.value
-            direct = False
-        return None
-
-    def method_of(self, kind: Kind, name: str) -> FunctionInfo | None:
-        """The method `name` of a holder's class."""
-        if kind.cls is None:
-            return None
-        return self.inference.project.method(kind.cls, name)
-
-    # -- outbound HTTP -----------------------------------------------------------
-
-    def http_call(self, call: ast.Call, scope: Scope, awaited: bool) -> HttpCall | None:
-        """The outbound HTTP call `call` makes, directly or through a codebase function."""
-        func = call.func
-        if last_name(func) not in self._reachable:
-            return None
-        line = call.lineno
-        callee = self.inference.kind_of(func, scope)
-        if callee is not None and callee.tag is Tag.EXTERNAL:
-            external = External(callee.external)
-            root = external.qualname.partition(".")[0]
-            if external.name in HTTP_FUNCTIONS.get(root, ()):
-                return HttpCall(f"`{external.qualname}()`", line)
-            if external.qualname in THREAD_RUNNERS and call.args:
-                return self._callable_http(call.args[0], scope, line)
-        if isinstance(func, ast.Attribute):
-            receiver = self.inference.kind_of(func.value, scope)
-            if (
-                receiver is not None
-                and receiver.tag is Tag.HTTP
-                and func.attr in HTTP_METHODS
-            ):
-                return HttpCall(f"`{_text(func)}()`", line)
-            if func.attr == "run_in_executor" and len(call.args) >= 2:
-                return self._callable_http(call.args[1], scope, line)
-        if (
-            callee is not None
-            and callee.function is not None
-            and callee.tag is Tag.FUNCTION
-            and (awaited or not callee.function.is_async)
-        ):
-            return self.does_http(callee.function)
-        return None
-
-    def _callable_http(
-        self, expr: ast.expr, scope: Scope, line: int
-    ) -> HttpCall | None:
-        if isinstance(expr, ast.Lambda):
-            for node in ast.walk(expr.body):
-                if isinstance(node, ast.Call):
-                    found = self.http_call(node, scope, False)
-                    if found is not None:
-                        return found
-            return None
-        if isinstance(expr, ast.Call):
-            callee = self.inference.kind_of(expr.func, scope)
-            if (
-                callee is not None
-                and callee.external == "functools.partial"
-                and expr.args
-            ):
-                return self._callable_http(expr.args[0], scope, line)
-            return None
-        kind = self.inference.kind_of(expr, scope)
-        if kind is not None and kind.tag is Tag.EXTERNAL:
-            external = External(kind.external)
-            if external.name in HTTP_FUNCTIONS.get(kind.external.partition(".")[0], ()):
-                return HttpCall(f"`{external.qualname}()` in a thread", line)
-        if isinstance(expr, ast.Attribute) and expr.attr in HTTP_METHODS:
-            receiver = self.inference.kind_of(expr.value, scope)
-            if receiver is not None and receiver.tag is Tag.HTTP:
-                return HttpCall(f"`{_text(expr)}()` in a thread", line)
-        if kind is not None and kind.tag is Tag.FUNCTION and kind.function:
-            return self.does_http(kind.function)
-        return None
-
-
-def group_of(expr: ast.expr, kind: Kind) -> str:
-    """Which session an expression's transaction belongs to."""
-    return kind.group or dotted(expr) or f"<line {getattr(expr, 'lineno', 0)}>"
-
-
-def awaited_calls(node: ast.AST) -> set[int]:
-    """The ids of calls that are awaited (directly, or inside `asyncio.gather(...)`)."""
-    awaited: set[int] = set()
-    for child in own_nodes(node):
-        if isinstance(child, ast.Await) and isinstance(child.value, ast.Call):
-            call = child.value
-            awaited.add(id(call))
-            if last_name(call.func) in _AWAITED_TOGETHER:
-                for arg in call.args:
-                    if isinstance(arg, ast.Call):
-                        awaited.add(id(arg))
-                    elif isinstance(arg, ast.Starred):
-                        for inner in ast.walk(arg):
-                            if isinstance(inner, ast.Call):
-                                awaited.add(id(inner))
-    return awaited
-
 
 def _keeps_objects(expr: ast.expr) -> bool:
     """`factory(expire_on_commit=False)`: a session whose commits expire nothing."""
@@ -390,10 +67,6 @@ def _keeps_objects(expr: ast.expr) -> bool:
         and k.value.value is False
         for k in expr.keywords
     )
-
-
-def _text(expr: ast.expr) -> str:
-    return dotted(expr) or (last_name(expr) or "...")
 
 
 def _post_order(expr: ast.AST) -> Iterator[ast.AST]:

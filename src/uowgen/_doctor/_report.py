@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from collections import Counter
 from typing import Any
 
 from uowgen._doctor._model import DoctorReport, Finding
 from uowgen._doctor._rules import RULES, RULES_BY_CODE
+from uowgen._report import ReportFormat, counted, github_annotation
 from uowgen._version import __version__
 
-# The rules are documented in uowgen's README, one subsection per rule.
-README = "README.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-class DoctorFormat(enum.StrEnum):
-    """The output formats of `uowgen doctor --format`."""
-
-    TEXT = "text"
-    JSON = "json"
-    GITHUB = "github"
-    SARIF = "sarif"
-
-
-def format_doctor_report(report: DoctorReport, output: DoctorFormat) -> str:
+def format_doctor_report(report: DoctorReport, output: ReportFormat) -> str:
     """The report as text to print (without a trailing newline)."""
-    if output is DoctorFormat.JSON:
+    if output is ReportFormat.JSON:
         return json.dumps(_json(report), indent=2)
-    if output is DoctorFormat.GITHUB:
+    if output is ReportFormat.GITHUB:
         return _github(report)
-    if output is DoctorFormat.SARIF:
+    if output is ReportFormat.SARIF:
         return json.dumps(sarif(report), indent=2)
     return _text(report)
 
@@ -49,7 +38,7 @@ def _text(report: DoctorReport) -> str:
         f"{f.display}:{f.line}:{f.column}: {f.code} {f.message}"
         for f in report.findings
     ]
-    checked = f"{report.files} file{'s' if report.files != 1 else ''} checked"
+    checked = f"{counted(report.files, 'file')} checked"
     if not report.findings:
         lines.append(f"All checks passed! ({checked})")
         return "\n".join(lines)
@@ -57,8 +46,7 @@ def _text(report: DoctorReport) -> str:
     total = len(report.findings)
     files = len({f.display for f in report.findings})
     lines.append(
-        f"Found {total} finding{'s' if total != 1 else ''} in {files} "
-        f"file{'s' if files != 1 else ''} ({checked})."
+        f"Found {counted(total, 'finding')} in {counted(files, 'file')} ({checked})."
     )
     for code, count in sorted(counts.items()):
         rule = RULES_BY_CODE[code]
@@ -95,37 +83,35 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "end_line": finding.end_line,
         "end_column": finding.end_column,
-        "docs": f"{README}#{rule.anchor}",
+        "docs": rule.docs,
     }
 
 
 def _github(report: DoctorReport) -> str:
-    lines = []
-    for f in report.findings:
-        properties = ",".join(
+    lines = [
+        github_annotation(
+            "error",
+            f"{f.code} {f.message}",
             [
-                f"file={_property(f.display)}",
-                f"line={f.line}",
-                f"col={f.column}",
-                f"endLine={f.end_line}",
-                f"endColumn={f.end_column}",
-                f"title={_property(f'uowgen doctor ({f.code})')}",
-            ]
+                ("file", f.display),
+                ("line", f.line),
+                ("col", f.column),
+                ("endLine", f.end_line),
+                ("endColumn", f.end_column),
+                ("title", f"uowgen doctor ({f.code})"),
+            ],
         )
-        lines.append(f"::error {properties}::{_data(f'{f.code} {f.message}')}")
-    for w in report.warnings:
-        properties = f"file={_property(w.display)},line={w.line},col={w.column}"
-        lines.append(f"::warning {properties}::{_data(w.message)}")
+        for f in report.findings
+    ]
+    lines += [
+        github_annotation(
+            "warning",
+            w.message,
+            [("file", w.display), ("line", w.line), ("col", w.column)],
+        )
+        for w in report.warnings
+    ]
     return "\n".join(lines)
-
-
-def _data(text: str) -> str:
-    # The escapes of GitHub's workflow commands (actions/toolkit, command.ts).
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def sarif(report: DoctorReport) -> dict[str, Any]:

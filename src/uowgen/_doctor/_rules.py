@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from uowgen._report import docs_link
 from uowgen.errors import UowgenError
 
 PREFIX = "UOW"
@@ -21,9 +22,9 @@ class Rule:
     fix: str
 
     @property
-    def anchor(self) -> str:
-        """The README anchor of the rule's subsection."""
-        return f"{self.code.lower()}-{self.name}"
+    def docs(self) -> str:
+        """The page that documents the rule (`docs/doctor/UOW001.md`)."""
+        return docs_link(self.code)
 
 
 RULES: tuple[Rule, ...] = (

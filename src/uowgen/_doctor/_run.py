@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from uowgen._doctor._checks import Checker, Hit
+from uowgen._doctor._check_base import Hit
+from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
 from uowgen._doctor._model import DoctorReport, Finding

@@ -11,24 +11,28 @@ This module merges THEIRS into OURS, the user's working tree, in two steps so th
 User edits are never lost and conflicts are never silent: an overlapping edit is
 written with git-style conflict markers and listed in `MergePlan.conflicts`, and a
 file the user deleted or edited is kept and listed. Line merges are done by
-`git merge-file`, not by a hand-made diff3.
+`git merge-file` (`line_merge`), not by a hand-made diff3; the user's files are read
+and written by `tree`.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import re
-import secrets
-import shutil
-import stat
-import subprocess
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
+from uowgen._evolve.line_merge import _git_executable, has_conflict_markers, merge_file
+from uowgen._evolve.tree import (
+    _check_relative,
+    _Found,
+    _is_binary,
+    _look,
+    _remove,
+    _require_folder,
+    _write_atomically,
+)
 from uowgen.errors import UowgenError
 
 Action = Literal[
@@ -40,16 +44,6 @@ Action = Literal[
     "keep_edited",  # no longer generated but edited by the user: kept
     "keep_deleted",  # changed in the new render but deleted by the user: stays deleted
 ]
-
-# Conflict marker labels: who each side is, in the user's words.
-OURS_LABEL = "yours"
-BASE_LABEL = "last render"
-THEIRS_LABEL = "new render"
-
-_NO_GIT = "uowgen needs git for three-way merges: install git and run the command again"
-# git merge-file exits with the number of conflicts, capped at 127; more is an error
-# (git reports -1, which the shell sees as 255).
-_MAX_CONFLICTS_EXIT = 127
 
 
 @dataclass(frozen=True)
@@ -129,14 +123,6 @@ class MergePlan:
     def kept_deleted(self) -> tuple[str, ...]:
         """Paths still generated but not brought back because the user deleted them."""
         return self._paths("keep_deleted")
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """The output of one three-way merge."""
-
-    content: bytes
-    conflicts: int  # conflicting hunks; the markers are in `content`
 
 
 def plan_merge(
@@ -302,152 +288,6 @@ def diff_plan(plan: MergePlan) -> str:
     return "".join(parts)
 
 
-def merge_file(*, base: bytes, ours: bytes, theirs: bytes) -> MergeResult:
-    """Merge two edits of `base` line by line with `git merge-file`.
-
-    Conflicts are written in diff3 style, labelled `yours`, `last render` and
-    `new render`. An empty `base` stands for a file both sides added; its conflicts
-    leave out the empty base section.
-
-    Args:
-        base: The common ancestor.
-        ours: The user's version.
-        theirs: The new render.
-
-    Returns:
-        The merged content and the number of conflicting hunks in it.
-
-    Raises:
-        UowgenError: git is missing or the merge fails.
-    """
-    git = _git_executable()
-    style = ["--diff3"] if base else []
-    labels = ["-L", OURS_LABEL, "-L", BASE_LABEL, "-L", THEIRS_LABEL]
-    with tempfile.TemporaryDirectory(prefix="uowgen-merge-") as scratch:
-        folder = Path(scratch)
-        files = [folder / "ours", folder / "base", folder / "theirs"]
-        try:
-            for file, content in zip(files, (ours, base, theirs), strict=True):
-                file.write_bytes(content)
-        except OSError as exc:
-            raise UowgenError(f"cannot prepare a merge in {folder}: {exc}") from exc
-        try:
-            result = subprocess.run(
-                [git, "merge-file", "-p", *style, *labels, *map(str, files)],
-                capture_output=True,
-                cwd=folder,
-                env=_git_env(),
-                check=False,
-            )
-        except OSError as exc:
-            raise UowgenError(f"{_NO_GIT} ({exc.strerror})") from exc
-    if not 0 <= result.returncode <= _MAX_CONFLICTS_EXIT:
-        detail = result.stderr.decode(errors="replace").strip()
-        raise UowgenError(
-            f"git merge-file failed (exit code {result.returncode}): {detail}"
-        )
-    return MergeResult(content=result.stdout, conflicts=result.returncode)
-
-
-def has_conflict_markers(text: str) -> bool:
-    """Whether `text` still holds a conflict left by a merge.
-
-    See `conflict_marker_lines` for the rules.
-    """
-    return bool(conflict_marker_lines(text))
-
-
-def conflict_marker_lines(text: str) -> list[int]:
-    """The 1-based numbers of the lines that show an unresolved conflict.
-
-    Rules, chosen so that ordinary files do not trip them:
-
-    - a line starting with exactly seven `<` then a space or the line's end opens a
-      conflict and is reported;
-    - a line starting with exactly seven `>` then a space or the line's end closes
-      it, and is reported only when no conflict is open (what is left when the user
-      resolved half of it);
-    - `=======` and `|||||||` lines are never reported on their own: Markdown and
-      reStructuredText use such lines for headings and tables.
-
-    Markers must start the line (git writes them there); a trailing carriage
-    return is ignored, and eight or more `<` or `>` are not a marker.
-    """
-    found: list[int] = []
-    is_open = False
-    for number, line in enumerate(text.split("\n"), start=1):
-        if _START_MARKER.match(line):
-            found.append(number)
-            is_open = True
-        elif _END_MARKER.match(line):
-            if not is_open:
-                found.append(number)
-            is_open = False
-    return found
-
-
-def find_conflict_markers(root: Path, paths: Iterable[str]) -> list[tuple[str, int]]:
-    """Where unresolved conflict markers remain, as (path, line number) pairs.
-
-    For `uowgen check`, which fails while any remain. Missing and binary files
-    are skipped; the rules are those of `conflict_marker_lines`.
-
-    Args:
-        root: The project root.
-        paths: POSIX paths relative to `root`, typically the generated files.
-
-    Returns:
-        The findings, sorted by path then line.
-
-    Raises:
-        UowgenError: A file cannot be read.
-        ValueError: A path is not relative and inside the project.
-    """
-    found: list[tuple[str, int]] = []
-    for path in sorted(set(paths)):
-        _check_relative(path)
-        target = root / path
-        if target.is_symlink() or not target.is_file():
-            continue
-        content = _read(target, path)
-        if _is_binary(content):
-            continue
-        lines = conflict_marker_lines(content.decode("utf-8"))
-        found.extend((path, number) for number in lines)
-    return found
-
-
-_START_MARKER = re.compile(r"<{7}(?:[ \r]|$)")
-_END_MARKER = re.compile(r">{7}(?:[ \r]|$)")
-
-
-@dataclass(frozen=True)
-class _Found:
-    """What the user's project has at a path."""
-
-    content: bytes | None  # None when absent, or when `odd`
-    odd: str = ""  # why it is not a plain file (link, folder...): never read or written
-    blocked: str = ""  # why it is absent and cannot be created: a parent is a file
-
-
-def _look(root: Path, path: str) -> _Found:
-    for parent in reversed(PurePosixPath(path).parents[:-1]):
-        folder = root / parent
-        if folder.is_dir():  # a linked folder is a folder too
-            continue
-        if folder.exists() or folder.is_symlink():
-            return _Found(None, blocked=f"{parent} is a file in your project")
-        return _Found(None)  # its parent folder is missing, so is the file
-    target = root / path
-    if target.is_symlink():
-        return _Found(None, odd="it is a symbolic link, which uowgen does not write")
-    if not target.exists():
-        return _Found(None)
-    if not target.is_file():
-        return _Found(None, odd="it is not a regular file in your project")
-    return _Found(_read(target, path))
-
-
 def _plan_added(path: str, theirs: bytes, found: _Found) -> FileChange | None:
     """A path generated for the first time."""
     if found.odd:
@@ -523,103 +363,6 @@ def _still_as_planned(change: FileChange, root: Path) -> bool:
     if change.action == "delete":
         return found.content is None
     return found.content == change.new
-
-
-def _write_atomically(root: Path, path: str, content: bytes) -> None:
-    target = root / path
-    try:
-        if target.is_file():
-            if target.read_bytes() == content:
-                return
-            mode: int | None = stat.S_IMODE(target.stat().st_mode)
-        else:
-            mode = None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.uowgen")
-        # O_EXCL: never clobber a file that happens to have this name; 0o666 lets the
-        # umask decide a new file's permissions, as for any file the user creates.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        descriptor = os.open(temporary, flags, 0o666)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(content)
-                file.flush()
-                os.fsync(file.fileno())
-            if mode is not None:
-                temporary.chmod(mode)
-            temporary.replace(target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise UowgenError(f"{path}: cannot write it: {exc.strerror}") from exc
-
-
-def _remove(root: Path, path: str) -> None:
-    try:
-        (root / path).unlink(missing_ok=True)
-    except OSError as exc:
-        raise UowgenError(f"{path}: cannot remove it: {exc.strerror}") from exc
-    for parent in PurePosixPath(path).parents[:-1]:  # never "." (the root)
-        try:
-            (root / parent).rmdir()
-        except OSError:  # not empty (or not a folder): stop pruning here
-            break
-
-
-def _require_folder(root: Path) -> None:
-    if not root.is_dir():
-        raise UowgenError(f"{root} is not a folder")
-
-
-def _check_relative(path: str) -> None:
-    pure = PurePosixPath(path)
-    if (
-        not path
-        or "\\" in path
-        or pure.is_absolute()
-        or pure.as_posix() != path
-        or any(part in {".", ".."} for part in pure.parts)
-    ):
-        raise ValueError(f"not a normalised relative POSIX path: {path!r}")
-
-
-def _read(target: Path, path: str) -> bytes:
-    try:
-        return target.read_bytes()
-    except OSError as exc:
-        raise UowgenError(f"{path}: cannot read it: {exc.strerror}") from exc
-
-
-def _is_binary(content: bytes) -> bool:
-    if b"\0" in content:
-        return True
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
-def _git_executable() -> str:
-    git = shutil.which("git")
-    if git is None:
-        raise UowgenError(_NO_GIT)
-    return git
-
-
-def _git_env() -> dict[str, str]:
-    """The environment minus git's repository and config overrides.
-
-    The command line fixes the conflict style and labels; this keeps the user's and
-    the system's git config (and any GIT_DIR a hook set) out of the merge.
-    """
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("GIT_")
-    }
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["GIT_CONFIG_GLOBAL"] = os.devnull
-    return env
 
 
 def _unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:

@@ -29,6 +29,7 @@ from typing import Any, Self
 
 import yaml
 
+from uowgen._render.answers import ANSWERS_FILE, recorded_spec
 from uowgen.errors import UowgenError
 
 PACKAGE = "uowgen"
@@ -249,11 +250,7 @@ class ReleaseRender:
         spec = scratch / "recorded-spec.yml"
         # The answers as recorded, so that version reads exactly what it rendered
         # (`admin` is recorded only when on, so a release before it never sees it).
-        recorded = {
-            key: answers[key]
-            for key in ("project_name", "package_name", "admin", "models")
-            if key in answers
-        }
+        recorded = recorded_spec(answers)
         spec.write_text(yaml.safe_dump(recorded, sort_keys=False), encoding="utf-8")
         self._root = scratch / "base"
         self._process = subprocess.Popen(
@@ -302,7 +299,7 @@ class ReleaseRender:
         shutil.rmtree(self._root)
         # Guards the import path: an import hook of another uowgen installation
         # would render with the wrong code, and the merge base would be wrong.
-        recorded = yaml.safe_load(tree.get(".copier-answers.yml", b"{}")) or {}
+        recorded = yaml.safe_load(tree.get(ANSWERS_FILE, b"{}")) or {}
         if str(recorded.get("_uowgen_version")) != self.release.version:
             raise UowgenError(
                 f"{self.release.origin} rendered as uowgen "

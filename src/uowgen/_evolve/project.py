@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
+from uowgen._render.answers import ANSWERS_FILE, recorded_spec
 from uowgen._spec.models import ProjectSpec, load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 SPEC_FILE = "uowgen.yml"
-ANSWERS_FILE = ".copier-answers.yml"
 VERSION_KEY = "_uowgen_version"
 # Where a sync or an update that left conflicts lists their files, until resolved.
 CONFLICTS_FILE = ".uowgen-conflicts"
@@ -56,13 +56,7 @@ class Project:
 
     def rendered_spec(self) -> ProjectSpec:
         """The spec the project was last rendered from."""
-        answers = self.answers()
-        data = {
-            key: answers[key]
-            for key in ("project_name", "package_name", "admin", "models")
-            if key in answers
-        }
-        return parse_spec(data, source=str(self.answers_path))
+        return parse_spec(recorded_spec(self.answers()), source=str(self.answers_path))
 
     def rendered_version(self) -> str | None:
         """The uowgen version that last rendered the project (None: not recorded)."""

@@ -17,21 +17,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from uowgen._evolve.line_merge import find_conflict_markers
 from uowgen._evolve.merge import (
     MergePlan,
     apply_plan,
     diff_plan,
-    find_conflict_markers,
     plan_merge,
 )
 from uowgen._evolve.project import (
-    ANSWERS_FILE,
     CONFLICTS_FILE,
     SPEC_FILE,
     Project,
     uncommitted,
 )
-from uowgen._migrate.diff import plan_revision, revision_file
+from uowgen._migrate.diff import plan_revision
+from uowgen._migrate.revisions import revision_file
+from uowgen._render.answers import ANSWERS_FILE
 from uowgen._render.engine import render_trees
 from uowgen._schema.naming import snake
 from uowgen._spec.models import ProjectSpec, Renames, parse_spec_text

@@ -25,9 +25,10 @@ from packaging.version import InvalidVersion, Version
 
 from uowgen._evolve.merge import plan_merge
 from uowgen._evolve.past_releases import Release, ReleaseRender, locate
-from uowgen._evolve.project import ANSWERS_FILE, Project, uncommitted
+from uowgen._evolve.project import Project, uncommitted
 from uowgen._evolve.sync import SyncPlan, check_no_open_conflicts, merged_by_hand
 from uowgen._evolve.upgrade_steps import edits_of, moves_of, steps_between
+from uowgen._render.answers import ANSWERS_FILE
 from uowgen._render.engine import render_tree
 from uowgen._version import __version__
 from uowgen.errors import UowgenError

@@ -8,16 +8,15 @@ import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import copier
 from copier.errors import CopierError
 
+from uowgen._render.answers import ANSWERS_FILE, spec_answers
 from uowgen._spec.models import ProjectSpec
 from uowgen.errors import UowgenError
 
 _TEMPLATE_FILES = ("copier.yml", "template", "extensions")
-ANSWERS_FILE = ".copier-answers.yml"
 
 
 def template_root() -> Path:
@@ -30,23 +29,6 @@ def template_root() -> Path:
     if (checkout / "copier.yml").is_file():
         return checkout
     raise UowgenError(f"uowgen's template is missing (looked in {bundled})")
-
-
-def answers(spec: ProjectSpec) -> dict[str, Any]:
-    """The copier answers for a spec: what `copier copy --data-file` would pass.
-
-    Values keep their YAML types (a date default stays a date), so both routes
-    record the same `.copier-answers.yml`.
-    """
-    models = spec.model_dump(mode="python", exclude_defaults=True)["models"]
-    answers: dict[str, Any] = {
-        "project_name": spec.project_name,
-        "package_name": spec.package,
-        "models": models,
-    }
-    if spec.admin:  # left out when off, like every spec key at its default
-        answers["admin"] = True
-    return answers
 
 
 def generate(
@@ -115,7 +97,7 @@ def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> Non
         copier.run_copy(
             str(source),
             staged,
-            data=answers(spec) if spec is not None else None,
+            data=spec_answers(spec) if spec is not None else None,
             defaults=not interactive,
             unsafe=True,  # our own template: its tasks run ruff on the output
             quiet=True,

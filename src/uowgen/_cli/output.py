@@ -1,0 +1,180 @@
+"""What the commands share: their options, user errors, prompts, a plan's printing."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from uowgen._evolve.project import CONFLICTS_FILE
+from uowgen._spec.models import ProjectSpec, parse_spec, spec_problems
+from uowgen._spec.shorthand import HELP as SHORTHAND_HELP
+from uowgen._spec.shorthand import parse_field
+from uowgen.errors import UowgenError
+
+if TYPE_CHECKING:
+    from uowgen._evolve.sync import SyncPlan
+
+# Help texts go through Rich markup, where `[active,blocked]` would be a style tag.
+SHORTHAND_EPILOG = SHORTHAND_HELP.replace("[", "\\[")
+
+SpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        "-s",
+        help="The model spec (YAML). Without it, uowgen asks (or uses --defaults).",
+        dir_okay=False,
+    ),
+]
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="The project folder (default: found from the current folder upwards).",
+        file_okay=False,
+    ),
+]
+PretendOption = Annotated[
+    bool,
+    typer.Option("--pretend", help="Print the diff it would apply; write nothing."),
+]
+AllowDirtyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-dirty",
+        help="Write over files with uncommitted changes (git cannot undo that).",
+    ),
+]
+FieldsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Fields in shorthand: name:type[?][:modifier...][=default].",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help="A YAML file with more fields, in the spec format (a `fields:` list).",
+        dir_okay=False,
+    ),
+]
+
+
+@contextlib.contextmanager
+def exit_on_user_error() -> Iterator[None]:
+    """Print a user error in red and exit with its code; let bugs show tracebacks."""
+    try:
+        yield
+    except UowgenError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    except KeyboardInterrupt:
+        typer.secho("Stopped by user; nothing was written.", err=True)
+        raise typer.Exit(130) from None
+
+
+def ask_spec() -> ProjectSpec:
+    """Ask for a spec in a terminal: the project, then model by model."""
+    project_name = typer.prompt("Project name", default="My App")
+    typer.echo(
+        "Models: a name (PascalCase), then its fields in shorthand, one a line "
+        "(e.g. email:str:unique, owner:ref:User); an empty name ends.\n"
+        + SHORTHAND_HELP.split("\n\n")[0]
+    )
+    models: list[dict[str, Any]] = []
+    while True:
+        name = typer.prompt("Model name", default="", show_default=False).strip()
+        if not name:
+            if models:
+                break
+            typer.secho("  a project needs at least one model", fg=typer.colors.RED)
+            continue
+        model = {"name": name, "fields": ask_fields(name)}
+        data = {"project_name": project_name, "models": [*models, model]}
+        # Check each model as it is given, with the validator's own messages; a
+        # ref to a model still to come is fine for now.
+        problems = [
+            problem
+            for problem in spec_problems(data)
+            if "refers to unknown model" not in problem
+        ]
+        if problems:
+            typer.secho(
+                "\n".join(f"  {problem}" for problem in problems), fg=typer.colors.RED
+            )
+            typer.echo(f"  {name} was not added; give it again")
+            continue
+        models.append(model)
+    admin = typer.confirm(
+        "Add an admin dashboard at /admin (a view per model, behind a login)?",
+        default=False,
+    )
+    spec: dict[str, Any] = {"project_name": project_name, "models": models}
+    if admin:
+        spec["admin"] = True
+    return parse_spec(spec)
+
+
+def ask_fields(model: str) -> list[dict[str, Any]]:
+    """Ask for fields one at a time in a terminal, checking each as it is given."""
+    if not sys.stdin.isatty():
+        raise UowgenError(
+            f"give the fields of {model} (e.g. name:str:unique), or --from FILE"
+        )
+    typer.echo(f"Fields of {model}, in shorthand (an empty line ends them):")
+    fields: list[dict[str, Any]] = []
+    while True:
+        token = typer.prompt("  field", default="", show_default=False).strip()
+        if not token:
+            if fields:
+                return fields
+            typer.secho("  a model needs at least one field", fg=typer.colors.RED)
+            continue
+        try:
+            fields.append(parse_field(token))
+        except UowgenError as exc:
+            typer.secho(f"  {exc.message}", fg=typer.colors.RED)
+
+
+def carry_out(plan: SyncPlan, *, done: str, pretend: bool, allow_dirty: bool) -> None:
+    """Print or apply a sync's or an update's plan; exit 1 on conflicts."""
+    from uowgen._evolve.sync import apply_sync, check_clean, describe, pretend_diff
+
+    if pretend:
+        typer.echo(pretend_diff(plan), nl=False)
+        for step in plan.steps:
+            typer.echo(f"upgrade step {step}")
+        typer.secho("--pretend: nothing was written", fg=typer.colors.YELLOW)
+        return
+    check_clean(plan, allow_dirty=allow_dirty)
+    apply_sync(plan)
+    typer.echo(done)
+    for line in describe(plan):
+        typer.echo(line)
+    for step in plan.steps:
+        typer.echo(f"Upgrade step {step}")
+    if plan.dirty is None:
+        typer.secho(
+            "Not a git repository: these changes cannot be undone with git.",
+            fg=typer.colors.YELLOW,
+        )
+    if plan.migration is not None:
+        typer.echo("\nNext: .venv/bin/alembic upgrade head   # apply the migration")
+    if plan.merge.conflicts:
+        typer.secho(
+            "\nConflicts: both you and the new render changed these; resolve the "
+            "marked regions, then delete "
+            f"{CONFLICTS_FILE}:\n"
+            + "\n".join(f"  {path}" for path in plan.merge.conflicts),
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)

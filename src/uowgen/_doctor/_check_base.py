@@ -1,0 +1,100 @@
+"""What every rule builds on: the analysed codebase, one walk per module, hits."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from uowgen._doctor._flow import Flow
+from uowgen._doctor._inference import Inference
+from uowgen._doctor._symbols import FunctionInfo, Module, Project
+from uowgen._doctor._syntax import dotted, last_name
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule broken at a node of a module, with the message to show."""
+
+    code: str
+    module: Module
+    node: ast.AST
+    message: str
+
+
+class _CheckerBase:
+    """What the rules share: the codebase, its inference and flow, modules' facts."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.inference = Inference(project)
+        self.flow = Flow(self.inference)
+        self._depends: dict[int, list[str | None]] | None = None
+        self._facts: dict[int, _Facts] = {}
+
+    def facts(self, module: Module) -> _Facts:
+        """What one walk of the module's tree finds: its calls, functions, imports."""
+        facts = self._facts.get(id(module))
+        if facts is None:
+            facts = self._facts[id(module)] = _Facts.of(module, self.project)
+        return facts
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _functions_of(self, module: Module) -> list[FunctionInfo]:
+        return self.facts(module).functions
+
+
+@dataclass
+class _Facts:
+    """What one walk of a module finds, for the rules that scan every node."""
+
+    calls: list[ast.Call]
+    functions: list[FunctionInfo]
+    relationships: list[tuple[ast.Call, ast.ClassDef | None]]
+    imports_asyncio: bool
+
+    @classmethod
+    def of(cls, module: Module, project: Project) -> _Facts:
+        facts = cls([], [], [], _imports_asyncio_extension(module))
+        stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(module.tree, None)]
+        while stack:
+            node, owner = stack.pop()
+            if isinstance(node, ast.Call):
+                facts.calls.append(node)
+                if last_name(node.func) in ("relationship", "Relationship"):
+                    facts.relationships.append((node, owner))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                function = project.function_info(node)
+                if function is not None:
+                    facts.functions.append(function)
+            inner = node if isinstance(node, ast.ClassDef) else owner
+            stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+        facts.calls.reverse()
+        facts.functions.reverse()
+        return facts
+
+
+def _imports_asyncio_extension(module: Module) -> bool:
+    if "asyncio" not in module.source.text:
+        return False
+    for node in ast.walk(module.tree):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            if name.startswith(("sqlalchemy.ext.asyncio", "sqlmodel.ext.asyncio")):
+                return True
+    return False
+
+
+def _text(expr: ast.expr) -> str:
+    return dotted(expr) or last_name(expr) or "..."
+
+
+def _call_text(expr: ast.expr) -> str:
+    if isinstance(expr, ast.Call):
+        inner = "..." if expr.args or expr.keywords else ""
+        return f"{_text(expr.func)}({inner})"
+    return _text(expr)

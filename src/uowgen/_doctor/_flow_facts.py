@@ -1,0 +1,83 @@
+"""What walking a function tracks and finds: open transactions, HTTP calls, reads."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from uowgen._doctor._symbols import FunctionInfo
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Where a transaction was opened: the line and what opened it."""
+
+    line: int
+    what: str
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """An outbound HTTP call found in a function, for messages."""
+
+    what: str
+    line: int
+
+
+@dataclass(frozen=True)
+class HttpInTransaction:
+    """An outbound HTTP call made while a transaction is open (UOW003)."""
+
+    call: ast.Call
+    callee: str
+    http: HttpCall
+    opened: Opened
+    direct: bool
+
+
+@dataclass(frozen=True)
+class UseAfterCommit:
+    """An ORM object read after a commit that expired it (for UOW006)."""
+
+    node: ast.AST
+    name: str
+    commit_line: int
+    function: FunctionInfo
+
+
+@dataclass
+class FlowResult:
+    """What walking one function found."""
+
+    http: list[HttpInTransaction] = field(default_factory=list)
+    uses: list[UseAfterCommit] = field(default_factory=list)
+    open_at_yield: bool = False
+    commits_at_exit: bool = False
+
+
+@dataclass
+class _State:
+    open: dict[str, Opened] = field(default_factory=dict)
+    loaded: dict[str, bool] = field(default_factory=dict)
+    expired: dict[str, int] = field(default_factory=dict)
+
+    def copy(self) -> _State:
+        return _State(dict(self.open), dict(self.loaded), dict(self.expired))
+
+
+def _join(states: Iterable[_State | None]) -> _State | None:
+    joined: _State | None = None
+    for state in states:
+        if state is None:
+            continue
+        if joined is None:
+            joined = state.copy()
+            continue
+        for key, opened in state.open.items():
+            joined.open.setdefault(key, opened)
+        for key, strong in state.loaded.items():
+            joined.loaded[key] = joined.loaded.get(key, False) or strong
+        for key, line in state.expired.items():
+            joined.expired.setdefault(key, line)
+    return joined

@@ -1,0 +1,73 @@
+"""Walking syntax trees: a function's own nodes, dotted names, generators."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+_OWN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
+def own_nodes(node: ast.AST) -> list[ast.AST]:
+    """The nodes of a function's body that run in it (not in nested defs or lambdas).
+
+    Remembered per node: the rules walk each function several times.
+    """
+    cached = _OWN.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    nodes = list(_own_nodes(node))
+    if len(_OWN) > 200_000:
+        _OWN.clear()
+    _OWN[id(node)] = (node, nodes)
+    return nodes
+
+
+def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    stack: list[ast.AST] = list(ast.iter_child_nodes(node))
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        stack = list(node.body)
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+        ):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def dotted(expr: ast.expr) -> str | None:
+    """`self.session` for a name or an attribute chain; None for anything else."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def last_name(expr: ast.expr) -> str | None:
+    """The last identifier of a name or attribute: `maker` for `self.maker`."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return None
+
+
+_GENERATORS: dict[int, tuple[ast.AST, bool]] = {}
+
+
+def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body yields."""
+    cached = _GENERATORS.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    result = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(node))
+    if len(_GENERATORS) > 100_000:
+        _GENERATORS.clear()
+    _GENERATORS[id(node)] = (node, result)
+    return result
