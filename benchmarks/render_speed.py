@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from uowgen import generate, parse_spec
 from uowgen._cli.commands import app
-from uowgen._spec.models import FIELD_TYPES
+from uowgen._schema.types import FIELD_TYPES
 
 # Every type that needs no options; enums and refs are added per model below.
 TYPES = [kind for kind in FIELD_TYPES if kind not in ("enum", "ref")]

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from uowgen._schema import naming as _naming
+from uowgen._schema.types import FIELD_TYPES
 from uowgen._spec.models import (
-    FIELD_TYPES,
     RESERVED_FIELD_NAMES,
     RESERVED_MODEL_NAMES,
     RESERVED_MODULES,
@@ -120,6 +120,8 @@ def scalar_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
         default = st.dates().map(dt.date.isoformat)
     elif kind == "datetime":
         default = st.datetimes(timezones=st.just(dt.UTC)).map(dt.datetime.isoformat)
+    elif kind == "time":
+        default = st.times().map(dt.time.isoformat)
     elif kind == "uuid":
         default = st.uuids().map(str)
     elif kind == "json":

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from tests.strategies import LOWER, json_values, model_names, scalar_fields
 from uowgen._schema import naming as _naming
+from uowgen._schema.types import FIELD_TYPES
 from uowgen._spec.models import (
-    FIELD_TYPES,
     RESERVED_FIELD_NAMES,
     FieldSpec,
     spec_problems,
@@ -83,6 +83,7 @@ EXAMPLES: list[tuple[str, dict[str, Any]]] = [
     ("active:bool=true", {"name": "active", "type": "bool", "default": True}),
     ("active:bool=false", {"name": "active", "type": "bool", "default": False}),
     ("day:date=2024-02-29", {"name": "day", "type": "date", "default": "2024-02-29"}),
+    ("opens:time=09:30", {"name": "opens", "type": "time", "default": "09:30"}),
     (
         "at:datetime=2024-02-29T12:30:00+00:00",
         {"name": "at", "type": "datetime", "default": "2024-02-29T12:30:00+00:00"},

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from tests.strategies import project_names, valid_specs
 from uowgen._render.context import build_context, spec_yaml
 from uowgen._schema import naming as _naming
+from uowgen._schema.types import FIELD_TYPES
 from uowgen._spec.models import (
-    FIELD_TYPES,
     ProjectSpec,
     load_spec,
     parse_spec,
@@ -1205,3 +1205,33 @@ def test_admin_must_be_a_boolean() -> None:
     assert spec_problems(spec(admin="yes")) == [
         "`admin`: Input should be a valid boolean"
     ]
+
+
+# ---------------------------------------------------------------------------
+# The time type: one entry in the type table (uowgen._schema.types)
+
+
+@pytest.mark.parametrize("default", ["09:30", "23:59:59", "00:00:00.250000"])
+def test_a_time_default_is_an_iso_time_of_day(default: str) -> None:
+    parsed = parse_spec(one_field(type="time", default=default))
+    (field_info,) = build_context(parsed).entities[0].fields
+    assert field_info.py_type == "time"
+    assert field_info.schema_type == "Clock"
+    assert field_info.default_literal is not None
+    assert field_info.default_literal.startswith("time(")
+
+
+@pytest.mark.parametrize(
+    ("default", "problem"),
+    [
+        (750, "quote it in YAML"),  # YAML 1.1 reads an unquoted 12:30 as 750
+        ("noon", "expected an ISO time string"),
+        ("25:00", "expected an ISO time string"),
+        ("09:30+02:00", "no UTC offset"),
+    ],
+)
+def test_a_bad_time_default_says_what_a_time_of_day_is(
+    default: object, problem: str
+) -> None:
+    with pytest.raises(SpecError, match=problem):
+        parse_spec(one_field(type="time", default=default))

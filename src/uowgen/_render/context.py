@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from uowgen._migrate.diff import initial_migration
+from uowgen._migrate.writer import initial_migration
 from uowgen._schema import naming
 from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
@@ -330,6 +330,7 @@ def _entity(table: Table) -> Entity:
     fields = [_field(model, column) for column in table.columns.values()]
     refs = [f for f in fields if f.kind == "ref"]
     enums = [f.enum for f in fields if f.enum is not None]
+    classes = naming.model_classes(model.name)
     return Entity(
         name=model.name,
         module=module,
@@ -342,18 +343,18 @@ def _entity(table: Table) -> Entity:
         label_plural=plural.replace("_", " "),
         # The admin: its view class, its key in URLs (/admin/<key>/list), the
         # names it shows, and the field a row is shown by in selects and titles.
-        admin_view=f"{model.name}Admin",
+        admin_view=classes["admin_view"],
         admin_key=naming.kebab(plural),
         admin_name=_capitalized(module.replace("_", " ")),
         admin_name_plural=_capitalized(plural.replace("_", " ")),
         admin_label_field=_label_field(fields),
         id_param=f"{module}_id",
-        create_schema=f"{model.name}Create",
-        update_schema=f"{model.name}Update",
-        public_schema=f"{model.name}Public",
-        list_schema=f"{model.name}List",
-        summary_schema=f"{model.name}Summary",
-        repository=f"{model.name}Repository",
+        create_schema=classes["create_schema"],
+        update_schema=classes["update_schema"],
+        public_schema=classes["public_schema"],
+        list_schema=classes["list_schema"],
+        summary_schema=classes["summary_schema"],
+        repository=classes["repository"],
         fields=fields,
         scalars=[f for f in fields if f.kind != "ref"],
         refs=refs,

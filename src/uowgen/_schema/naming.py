@@ -113,3 +113,22 @@ def table(model: str, plural: str | None) -> str:
 def column(field: str, kind: str) -> str:
     """A field's column: a ref `owner` is the column `owner_id`."""
     return f"{field}_id" if kind == "ref" else field
+
+
+# The classes each model gets, by the context key that names them; the admin's view
+# only in projects with the admin.
+MODEL_CLASSES = {
+    "create_schema": "Create",
+    "update_schema": "Update",
+    "public_schema": "Public",
+    "list_schema": "List",
+    "summary_schema": "Summary",
+    "repository": "Repository",
+}
+ADMIN_CLASS = ("admin_view", "Admin")
+
+
+def model_classes(model: str, *, admin: bool = True) -> dict[str, str]:
+    """The generated classes of a model, by role: `{"repository": "UserRepository"}`."""
+    suffixes = {**MODEL_CLASSES, **(dict([ADMIN_CLASS]) if admin else {})}
+    return {role: f"{model}{suffix}" for role, suffix in suffixes.items()}

@@ -201,7 +201,9 @@ def _decimal_problem(spec_field: FieldSpec) -> str | None:
         return "not a decimal number"
     if not number.is_finite():
         return "must be finite"
-    precision = spec_field.precision or DEFAULT_PRECISION
+    precision = (
+        DEFAULT_PRECISION if spec_field.precision is None else spec_field.precision
+    )
     scale = DEFAULT_SCALE if spec_field.scale is None else spec_field.scale
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > scale:
@@ -259,14 +261,13 @@ def date_default(value: object) -> dt.date:
 
 
 def datetime_default(value: object) -> dt.datetime:
-    """A datetime field's (validated) default, timezone-aware (UTC if naive)."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime(value.year, value.month, value.day)
-    else:
-        moment = dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    """A datetime field's (validated) default as an aware datetime (naive means UTC)."""
+    moment = (
+        value
+        if isinstance(value, dt.datetime)
+        else dt.datetime.fromisoformat(str(value))
+    )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def time_default(value: object) -> dt.time:
@@ -472,9 +473,7 @@ TYPES: dict[str, FieldType] = {
                 "a placeholder",
                 _DATETIME,
             ),
-            problem=_parsed_problem(
-                dt.datetime, dt.datetime.fromisoformat, "ISO time"
-            ),
+            problem=_parsed_problem(dt.datetime, dt.datetime.fromisoformat, "ISO time"),
             stdlib=("from datetime import datetime",),
             project_types=("UTCDateTime",),
             default_is_text=True,
@@ -486,7 +485,7 @@ TYPES: dict[str, FieldType] = {
             column=lambda _: sa.Time(),
             input="Clock",
             # A distinct time of day per n (cycling after a day's seconds).
-            sample='f"{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}"',
+            sample='f"{{n // 3600 % 24:02d}}:{{n // 60 % 60:02d}}:{{n % 60:02d}}"',
             literal=lambda value, _: f"time({_time_args(time_default(value))})",
             value=lambda value: Value(
                 f"datetime.time({_time_args(time_default(value))})",
@@ -539,9 +538,7 @@ TYPES: dict[str, FieldType] = {
             ),
             input="{enum_class}",
             sample="values.pick(n, [{values}])",
-            literal=lambda value, p: (
-                f"{p.enum_class}.{naming.enum_member(str(value))}"
-            ),
+            literal=lambda value, p: f"{p.enum_class}.{naming.enum_member(str(value))}",
             value=_plain_value(str),
             placeholder=Value("", ""),  # the first value: see `placeholder`
             problem=_enum_problem,
@@ -554,7 +551,7 @@ TYPES: dict[str, FieldType] = {
 # The spec's type names: the column types, then `ref` (a foreign key to an id).
 FIELD_TYPES: tuple[str, ...] = (*TYPES, "ref")
 # Options only a ref takes.
-REF_OPTIONS = frozenset({"to", "on_delete", "related_name"})
+REF_OPTIONS = ("to", "on_delete", "related_name")
 
 
 def placeholder(spec_field: FieldSpec) -> Value:

@@ -8,13 +8,8 @@ and reports every problem at once, each with the model and field it concerns.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
-import json
 import keyword
-import math
 import re
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,23 +18,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from uowgen._schema import naming as _naming
+from uowgen._schema.types import (
+    DEFAULT_PRECISION,
+    DEFAULT_SCALE,
+    FIELD_TYPES,
+    MAX_STR_LENGTH,
+    REF_OPTIONS,
+    TYPES,
+)
 from uowgen.errors import SpecError
 
-FIELD_TYPES = (
-    "str",
-    "text",
-    "int",
-    "bigint",
-    "float",
-    "decimal",
-    "bool",
-    "date",
-    "datetime",
-    "uuid",
-    "json",
-    "enum",
-    "ref",
-)
 OnDelete = Literal["cascade", "restrict", "set_null"]
 
 _PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -146,8 +134,6 @@ RESERVED_PACKAGES = frozenset(
     }
 )
 _MAX_NAME = 48
-_MAX_STR_LENGTH = 10_485_760
-_INT_BOUNDS = {"int": 2**31, "bigint": 2**63}
 
 
 class _Strict(BaseModel):
@@ -251,21 +237,6 @@ class Renames:
 
     models: Mapping[str, str] = dataclasses.field(default_factory=dict)
     fields: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
-
-
-def date_default(value: object) -> dt.date:
-    """A date field's (validated) default as a date: YAML gives a date or a string."""
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def datetime_default(value: object) -> dt.datetime:
-    """A datetime field's (validated) default as an aware datetime (naive means UTC)."""
-    moment = (
-        value
-        if isinstance(value, dt.datetime)
-        else dt.datetime.fromisoformat(str(value))
-    )
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def load_spec(path: Path) -> ProjectSpec:
@@ -568,32 +539,27 @@ class _Checker:
             self._check_ref(model, field, where)
         if field.type == "enum":
             self._check_enum(field, where)
-        if field.default is not None:
-            problem = _default_problem(field)
+        if field.default is not None and field.type in TYPES:
+            problem = TYPES[field.type].problem(field)
             if problem:
                 self.add(where, f"bad default {field.default!r}: {problem}")
 
     def _check_options(self, field: FieldSpec, where: str) -> None:
         allowed = {
-            "max_length": {"str"},
-            "precision": {"decimal"},
-            "scale": {"decimal"},
-            "values": {"enum"},
-            "to": {"ref"},
-            "on_delete": {"ref"},
-            "related_name": {"ref"},
+            option: [name for name, kind in TYPES.items() if option in kind.options]
+            for option in ("max_length", "precision", "scale", "values")
         }
+        allowed.update((option, ["ref"]) for option in REF_OPTIONS)
         for option, types in allowed.items():
             if getattr(field, option) is not None and field.type not in types:
                 self.add(where, f"`{option}` applies only to type {'/'.join(types)}")
-        if (
-            field.max_length is not None
-            and not 1 <= field.max_length <= _MAX_STR_LENGTH
-        ):
-            self.add(where, f"`max_length` must be between 1 and {_MAX_STR_LENGTH}")
+        if field.max_length is not None and not 1 <= field.max_length <= MAX_STR_LENGTH:
+            self.add(where, f"`max_length` must be between 1 and {MAX_STR_LENGTH}")
         if field.type == "decimal":
-            precision = 12 if field.precision is None else field.precision
-            scale = 2 if field.scale is None else field.scale
+            precision = (
+                DEFAULT_PRECISION if field.precision is None else field.precision
+            )
+            scale = DEFAULT_SCALE if field.scale is None else field.scale
             if not 1 <= precision <= 38:
                 self.add(where, "`precision` must be between 1 and 38")
             if not 0 <= scale <= precision:
@@ -657,18 +623,12 @@ class _Checker:
         reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
         for model in self.spec.models:
             where = f"model {model.name!r}"
-            plural = model.plural or _naming.plural_snake(model.name)
+            plural = _naming.table(model.name, model.plural)
             claim(model.name, where)
-            for suffix in (
-                "Create",
-                "Update",
-                "Public",
-                "List",
-                "Summary",
-                "Repository",
-                *(("Admin",) if self.spec.admin else ()),
-            ):
-                claim(f"{model.name}{suffix}", where)
+            for name in _naming.model_classes(
+                model.name, admin=self.spec.admin
+            ).values():
+                claim(name, where)
             claim(f"module {_naming.snake(model.name)}", where)
             claim(f"table {plural}", where)
             if plural == _naming.snake(model.name):
@@ -676,7 +636,7 @@ class _Checker:
             for field in model.fields:
                 fwhere = f"{where}, field {field.name!r}"
                 if field.type == "enum":
-                    claim(f"{model.name}{_naming.pascal(field.name)}", fwhere)
+                    claim(_naming.enum_class(model.name, field.name), fwhere)
                 if field.type == "ref" and field.to in self.models:
                     target = self.models[field.to]
                     name = related_name(model, field)
@@ -743,7 +703,7 @@ def _salvaged_model(item: Mapping[Any, Any]) -> ModelSpec:
 
 def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
     """Name the collection a ref adds to its target: `users`, or `reviews_by_author`."""
-    plural = model.plural or _naming.plural_snake(model.name)
+    plural = _naming.table(model.name, model.plural)
     same_target = [f for f in model.fields if f.type == "ref" and f.to == field.to]
     if len(same_target) > 1:
         return f"{plural}_by_{field.name}"
@@ -755,86 +715,3 @@ def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
 def related_name(model: ModelSpec, field: FieldSpec) -> str:
     """The reverse collection name a ref gets on its target."""
     return field.related_name or _default_related_name(model, field)
-
-
-def _default_problem(field: FieldSpec) -> str | None:
-    """Why `field.default` does not fit `field.type`, or None when it does."""
-    value = field.default
-    kind = field.type
-    if kind in ("str", "text"):
-        if not isinstance(value, str):
-            return "expected a string"
-        if field.max_length is not None and len(value) > field.max_length:
-            return f"longer than max_length {field.max_length}"
-        if "\x00" in value:
-            return "contains a NUL character"
-    elif kind in ("int", "bigint"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return "expected an integer"
-        if not -_INT_BOUNDS[kind] <= value < _INT_BOUNDS[kind]:
-            return f"out of range for {kind}"
-    elif kind == "float":
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return "expected a number"
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:
-            return "out of range for float"
-        if not finite:
-            return "must be finite"
-    elif kind == "decimal":
-        return _decimal_problem(field)
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            return "expected true or false"
-    elif kind == "date":
-        return _parse_problem(value, dt.date, dt.date.fromisoformat, "an ISO date")
-    elif kind == "datetime":
-        return _parse_problem(value, dt.datetime, dt.datetime.fromisoformat, "ISO time")
-    elif kind == "uuid":
-        return _parse_problem(value, uuid.UUID, uuid.UUID, "a UUID")
-    elif kind == "json":
-        # A json field holds an object (`dict[str, Any]` in the generated code).
-        if not isinstance(value, Mapping):
-            return "expected a JSON object (a mapping)"
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            return "not a JSON value"
-    elif kind == "enum" and value not in (field.values or ()):
-        return f"not one of the enum values {list(field.values or ())}"
-    return None
-
-
-def _decimal_problem(field: FieldSpec) -> str | None:
-    value = field.default
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return "expected a number or a numeric string"
-    try:
-        number = decimal.Decimal(str(value))
-    except decimal.InvalidOperation:
-        return "not a decimal number"
-    if not number.is_finite():
-        return "must be finite"
-    precision = 12 if field.precision is None else field.precision
-    scale = 2 if field.scale is None else field.scale
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > scale:
-        return f"has more than {scale} decimal places"
-    if number.copy_abs() >= decimal.Decimal(10) ** (precision - scale):
-        return f"does not fit precision {precision}, scale {scale}"
-    return None
-
-
-def _parse_problem(value: object, kind: type, parse: Any, what: str) -> str | None:
-    if isinstance(value, kind) and not (
-        kind is dt.date and isinstance(value, dt.datetime)
-    ):
-        return None
-    if not isinstance(value, str):
-        return f"expected {what} string"
-    try:
-        parse(value)
-    except ValueError:
-        return f"expected {what} string"
-    return None

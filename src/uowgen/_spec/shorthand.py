@@ -10,7 +10,7 @@ grammar (`HELP` shows it to users, with examples):
              | "enum" ["[" [value {"," value}] "]"]
              | "ref" ["?"] ":" MODEL
              | "text" | "int" | "bigint" | "float" | "bool"
-             | "date" | "datetime" | "uuid" | "json"
+             | "date" | "datetime" | "time" | "uuid" | "json"
     modifier = "unique" | "index"
              | "cascade" | "restrict" | "set_null" | "related=" NAME   (refs only)
     value    = BARE | JSON_STRING
@@ -48,14 +48,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from uowgen._spec.models import FIELD_TYPES, FieldSpec
+from uowgen._schema.types import FIELD_TYPES, TYPES
+from uowgen._spec.models import FieldSpec
 from uowgen.errors import UowgenError
 
 HELP = """\
 Each field is NAME:TYPE, then any modifiers, then an optional default:
   NAME:TYPE[?][:MODIFIER...][=DEFAULT]
 
-Types: str text int bigint float decimal bool date datetime uuid json enum ref
+Types: TYPES
   code:str(32)                  a str of at most 32 characters
   price:decimal(10,2)           precision 10, scale 2; decimal(10) sets precision
   status:enum[active,blocked]   enum values; quote odd ones: enum["sold out",new]
@@ -70,14 +71,12 @@ happens on delete of the target) and related=NAME (its collection on the target)
   day:date=2024-02-29   meta:json={"tags":[]}   status:enum[active,blocked]=active
   note:str=hello world   note:str="two\\nlines"  (a quoted default is a JSON string)
 Quote each field in the shell: 'price:decimal(10,2)' 'color:str?'
-"""
+""".replace("TYPES", " ".join(FIELD_TYPES), 1)
 
 _ON_DELETE = ("cascade", "restrict", "set_null")
 _MODIFIERS = ("unique", "index")
 _REF_MODIFIERS = (*_ON_DELETE, "related=NAME")
-_TEXT_DEFAULTS = frozenset(
-    {"str", "text", "decimal", "date", "datetime", "uuid", "enum"}
-)
+_TEXT_DEFAULTS = frozenset(name for name, kind in TYPES.items() if kind.default_is_text)
 # The order a field's keys are written in: the order the token reads.
 _KEY_ORDER = (
     "name",
@@ -592,7 +591,12 @@ def _format_default(kind: str, value: object) -> str:
         text = repr(value) if math.isfinite(value) else None
     elif isinstance(value, decimal.Decimal) and kind == "decimal":
         text = _format_text(str(value))
-    elif isinstance(value, dt.date) and kind in ("date", "datetime"):
+    elif (
+        isinstance(value, dt.date)
+        and kind in ("date", "datetime")
+        or isinstance(value, dt.time)
+        and kind == "time"
+    ):
         text = value.isoformat()
     elif isinstance(value, uuid.UUID) and kind == "uuid":
         text = str(value)

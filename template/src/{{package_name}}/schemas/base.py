@@ -7,7 +7,7 @@ here, never a 500 at the database and never a row that poisons later reads.
 Read schemas are plain on purpose: they serialise whatever is stored.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from math import isfinite
 from typing import Annotated, Any, ClassVar, Self
 
@@ -66,6 +66,14 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
+def _no_offset(value: time) -> time:
+    # A time of day is stored as given (TIME WITHOUT TIME ZONE): an offset would be
+    # dropped on the way in, so it is refused rather than silently lost.
+    if value.tzinfo is not None:
+        raise ValueError("must be a time of day without a UTC offset")
+    return value
+
+
 def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -80,6 +88,7 @@ Text = Annotated[str, AfterValidator(_check_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
 Day = Annotated[date, BeforeValidator(_iso_text)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
+Clock = Annotated[time, BeforeValidator(_iso_text), AfterValidator(_no_offset)]
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
