@@ -70,7 +70,7 @@ _own = _import_own(
         "uowgen._schema.naming",
         "uowgen._render.answers",
         "uowgen._render.context",
-        "uowgen._spec.models",
+        "uowgen._spec.validate",
         "uowgen._version",
     )
 )
@@ -79,11 +79,11 @@ _naming = _own["uowgen._schema.naming"]
 _spec_data = _own["uowgen._render.answers"].asked_spec
 _recorded = _own["uowgen._render.answers"].recorded_answers
 build_context = _own["uowgen._render.context"].build_context
-parse_spec = _own["uowgen._spec.models"].parse_spec
-spec_problems = _own["uowgen._spec.models"].spec_problems
+parse_spec = _own["uowgen._spec.validate"].parse_spec
+spec_problems = _own["uowgen._spec.validate"].spec_problems
 __version__: str = _own["uowgen._version"].__version__
 # The error class of this version's own spec module (`isinstance` needs the same one).
-SpecError = _own["uowgen._spec.models"].SpecError
+SpecError = _own["uowgen._spec.validate"].SpecError
 
 
 def _report(problems: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 from typing import TYPE_CHECKING, Any
 
-from uowgen._spec.models import FieldSpec, ModelSpec, ProjectSpec, load_spec, parse_spec
+from uowgen._spec.models import FieldSpec, ModelSpec, ProjectSpec
+from uowgen._spec.validate import load_spec, parse_spec
 from uowgen._version import __version__
 from uowgen.errors import SpecError, UowgenError
 

@@ -4,4 +4,4 @@ Bump it with every change to what the template renders: a project records the
 version that rendered it, and `uowgen sync` merges only against that same template.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -28,6 +28,9 @@ RELEASES = REPO / "tests" / "fixtures" / "releases"
 OLD = "0.2.0"
 OLD_WHEEL = RELEASES / f"uowgen-{OLD}-py3-none-any.whl"
 SPEC = REPO / "examples" / "fastbot.yml"
+# An applied migration is history: an update never rewrites it, whatever the
+# template now writes for a new project's first one.
+INITIAL = "migrations/versions/0001_initial.py"
 
 # Edits in several places, none on lines the template changed since 0.2.0.
 APPENDED = FASTBOT_EDITS
@@ -93,6 +96,7 @@ def test_update_from_the_previous_release_keeps_every_edit(
     postgres_url: str,
 ) -> None:
     project = render_old(old_release, tmp_path / "fastbot")
+    initial = (project / INITIAL).read_bytes()
     for path, extra in APPENDED.items():
         with (project / path).open("a", encoding="utf-8") as file:
             file.write(extra)
@@ -115,12 +119,14 @@ def test_update_from_the_previous_release_keeps_every_edit(
     assert "the package index" in out and "CONFLICT" not in out
     assert (package_index / "releases" / f"uowgen-{OLD}").is_dir()
 
-    # Everything is what 0.3.0 renders, but for the edits, which are all there.
+    # Everything is what this version renders, but for the edits, which are all there.
     fresh = tmp_path / "fresh"
     uowgen_new = CliRunner().invoke(app, ["new", str(fresh), "--spec", str(SPEC)])
     assert uowgen_new.exit_code == 0, uowgen_new.output
     expected, got = tree(fresh), tree(project)
     expected.pop(DELETED)
+    expected.pop(INITIAL)
+    assert got.pop(INITIAL) == initial
     for path, extra in APPENDED.items():
         assert got[path].endswith(extra.encode()), path
         assert got.pop(path) == expected.pop(path) + extra.encode(), path
@@ -128,7 +134,7 @@ def test_update_from_the_previous_release_keeps_every_edit(
         "src/fastbot/settings.py"
     ).replace(OWN_SETTING.encode(), OWN_SETTING_EDITED.encode())
     assert got.pop(".env") == b"DB_CONNECT_TIMEOUT_S=7\nDB_ECHO=false\n"
-    assert got == expected  # the answers file too: version 0.3.0, no machine path
+    assert got == expected  # the answers file too: this version, no machine path
 
     # A second update has nothing to do; the project passes `uowgen check`, its
     # own checks, and its tests on SQLite and on PostgreSQL.
@@ -272,6 +278,7 @@ def test_plain_copier_update_renders_each_tag_with_its_own_code(
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "made by copier")
+    initial = (project / INITIAL).read_bytes()
     for path, extra in APPENDED.items():
         with (project / path).open("a", encoding="utf-8") as file:
             file.write(extra)
@@ -284,6 +291,8 @@ def test_plain_copier_update_renders_each_tag_with_its_own_code(
     copier("copy", "--vcs-ref", f"v{__version__}", "--data-file", str(SPEC),
            str(template_repo), str(fresh), cwd=tmp_path)  # fmt: skip
     expected, got = tree(fresh), tree(project)
+    expected.pop(INITIAL)
+    assert got.pop(INITIAL) == initial  # copier's _skip_if_exists
     for path, extra in APPENDED.items():
         assert got.pop(path) == expected.pop(path) + extra.encode(), path
     assert got == expected
@@ -307,3 +316,50 @@ def test_uowgen_update_takes_the_old_template_from_the_recorded_git_url(
     assert f"_src_path: {os.fspath(template_repo)!s}" in answers.replace('"', "")
     assert f"_uowgen_version: {__version__}" in answers
     assert "db_pool_timeout_s" in (project / "src/fastbot/settings.py").read_text()
+
+
+PREVIOUS = "0.4.0"
+
+
+@pytest.mark.usefixtures("package_index")
+def test_update_from_the_release_before_this_one_keeps_every_edit(
+    tmp_path: Path,
+) -> None:
+    """0.4.0 -> this version: no conflicts, every edit kept, the schema unchanged."""
+    release = tmp_path / "release"
+    with zipfile.ZipFile(RELEASES / f"uowgen-{PREVIOUS}-py3-none-any.whl") as wheel:
+        wheel.extractall(release)
+    project = tmp_path / "fastbot"
+    run(
+        [sys.executable, "-m", "uowgen", "new", str(project), "--spec", str(SPEC)],
+        tmp_path,
+        PYTHONPATH=str(release),
+    )
+    assert (
+        f"_uowgen_version: {PREVIOUS}" in (project / ".copier-answers.yml").read_text()
+    )
+    initial = (project / INITIAL).read_bytes()
+    for path, extra in APPENDED.items():
+        with (project / path).open("a", encoding="utf-8") as file:
+            file.write(extra)
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", f"rendered by uowgen {PREVIOUS}, and our edits")
+
+    out = uowgen(project, "update")
+    assert f"from uowgen {PREVIOUS} to {__version__}" in out
+    assert "CONFLICT" not in out
+
+    fresh = tmp_path / "fresh"
+    uowgen_new = CliRunner().invoke(app, ["new", str(fresh), "--spec", str(SPEC)])
+    assert uowgen_new.exit_code == 0, uowgen_new.output
+    expected, got = tree(fresh), tree(project)
+    expected.pop(INITIAL)
+    assert got.pop(INITIAL) == initial
+    for path, extra in APPENDED.items():
+        assert got.pop(path) == expected.pop(path) + extra.encode(), path
+    assert got == expected
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "uowgen update")
+    # The kept 0001 builds exactly the tables the new models declare (no drift).
+    uowgen(project, "check")

@@ -35,7 +35,7 @@ from uowgen._check.wiring import (
 )
 from uowgen._doctor import RULES
 from uowgen._report import ReportFormat, docs_link
-from uowgen._spec.models import parse_spec
+from uowgen._spec.validate import parse_spec
 
 USER = ModelWiring("User", "user", "users", "UserRepository")
 USER_TYPE = ModelWiring("UserType", "user_type", "user_types", "UserTypeRepository")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from uowgen._cli.commands import app
 from uowgen._render.context import spec_yaml
-from uowgen._spec.models import load_spec
+from uowgen._spec.validate import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = REPO / "examples" / "shop.yml"

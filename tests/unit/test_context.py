@@ -17,7 +17,8 @@ from uowgen._render.context import (
     build_context,
     spec_yaml,
 )
-from uowgen._spec.models import ProjectSpec, load_spec, parse_spec, parse_spec_text
+from uowgen._spec.models import ProjectSpec
+from uowgen._spec.validate import load_spec, parse_spec, parse_spec_text
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yml"))

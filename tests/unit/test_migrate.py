@@ -18,7 +18,8 @@ from uowgen._migrate.diff import Revision, plan_revision
 from uowgen._migrate.revisions import read_revisions, revision_file, write_revision
 from uowgen._migrate.writer import render_revision
 from uowgen._schema.tables import NAMING_CONVENTION, build_metadata
-from uowgen._spec.models import ProjectSpec, Renames, load_spec, parse_spec
+from uowgen._spec.models import ProjectSpec, Renames
+from uowgen._spec.validate import load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 REPO = Path(__file__).resolve().parents[2]

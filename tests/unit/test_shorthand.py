@@ -24,11 +24,7 @@ from hypothesis import strategies as st
 from tests.strategies import LOWER, json_values, model_names, scalar_fields
 from uowgen._schema import naming as _naming
 from uowgen._schema.types import FIELD_TYPES
-from uowgen._spec.models import (
-    RESERVED_FIELD_NAMES,
-    FieldSpec,
-    spec_problems,
-)
+from uowgen._spec.models import RESERVED_FIELD_NAMES, FieldSpec
 from uowgen._spec.shorthand import (
     HELP,
     ShorthandError,
@@ -36,6 +32,7 @@ from uowgen._spec.shorthand import (
     parse_field,
     parse_fields,
 )
+from uowgen._spec.validate import spec_problems
 from uowgen.errors import UowgenError
 
 EXAMPLES: list[tuple[str, dict[str, Any]]] = [

@@ -23,14 +23,8 @@ from tests.strategies import project_names, valid_specs
 from uowgen._render.context import build_context, spec_yaml
 from uowgen._schema import naming as _naming
 from uowgen._schema.types import FIELD_TYPES
-from uowgen._spec.models import (
-    ProjectSpec,
-    load_spec,
-    parse_spec,
-    parse_spec_text,
-    related_name,
-    spec_problems,
-)
+from uowgen._spec.models import ProjectSpec, related_name
+from uowgen._spec.validate import load_spec, parse_spec, parse_spec_text, spec_problems
 from uowgen.errors import SpecError
 
 REPO = Path(__file__).resolve().parents[2]

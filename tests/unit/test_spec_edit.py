@@ -11,7 +11,7 @@ from uowgen._spec.edit import (
     rename_field,
     rename_model,
 )
-from uowgen._spec.models import parse_spec_text
+from uowgen._spec.validate import parse_spec_text
 from uowgen.errors import UowgenError
 
 SPEC = """\

@@ -13,13 +13,13 @@ from pathlib import PurePosixPath
 
 from uowgen._check.findings import Finding, finding, read_text
 from uowgen._evolve.project import Project
-from uowgen._render.context import build_context
+from uowgen._schema import naming
 from uowgen._spec.models import ProjectSpec
 
 
 @dataclass(frozen=True)
 class ModelWiring:
-    """The names one model is wired under (as `build_context` derives them)."""
+    """The names one model is wired under (as the template context names them)."""
 
     name: str  # the class: User
     module: str  # its module in models/, repositories/, api/routes/: user
@@ -28,15 +28,15 @@ class ModelWiring:
 
 
 def expected_wiring(spec: ProjectSpec) -> list[ModelWiring]:
-    """Each model's wiring names, from the same context the template renders."""
+    """Each model's wiring names, from the names module the template context uses."""
     return [
         ModelWiring(
-            name=entity.name,
-            module=entity.module,
-            plural=entity.plural,
-            repository=entity.repository,
+            name=model.name,
+            module=naming.snake(model.name),
+            plural=naming.table(model.name, model.plural),
+            repository=naming.model_classes(model.name)["repository"],
         )
-        for entity in build_context(spec).entities
+        for model in spec.models
     ]
 
 

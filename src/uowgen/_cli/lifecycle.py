@@ -29,8 +29,9 @@ from uowgen._cli.output import (
 from uowgen._evolve.project import SPEC_FILE, Project, find_project
 from uowgen._render.answers import ANSWERS_FILE
 from uowgen._spec import edit as spec_edit
-from uowgen._spec.models import ProjectSpec, Renames, load_spec
+from uowgen._spec.models import ProjectSpec, Renames
 from uowgen._spec.shorthand import parse_fields
+from uowgen._spec.validate import load_spec
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from uowgen._evolve.project import CONFLICTS_FILE
-from uowgen._spec.models import ProjectSpec, parse_spec, spec_problems
+from uowgen._spec.models import ProjectSpec
 from uowgen._spec.shorthand import HELP as SHORTHAND_HELP
 from uowgen._spec.shorthand import parse_field
+from uowgen._spec.validate import parse_spec, spec_problems
 from uowgen.errors import UowgenError
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from uowgen._render.answers import ANSWERS_FILE, recorded_spec
-from uowgen._spec.models import ProjectSpec, load_spec, parse_spec
+from uowgen._spec.models import ProjectSpec
+from uowgen._spec.validate import load_spec, parse_spec
 from uowgen.errors import UowgenError
 
 SPEC_FILE = "uowgen.yml"

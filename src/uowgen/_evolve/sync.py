@@ -35,7 +35,8 @@ from uowgen._migrate.revisions import revision_file
 from uowgen._render.answers import ANSWERS_FILE
 from uowgen._render.engine import render_trees
 from uowgen._schema.naming import snake
-from uowgen._spec.models import ProjectSpec, Renames, parse_spec_text
+from uowgen._spec.models import ProjectSpec, Renames
+from uowgen._spec.validate import parse_spec_text
 from uowgen._version import __version__
 from uowgen.errors import UowgenError
 

@@ -484,6 +484,9 @@ TYPES: dict[str, FieldType] = {
             sa_type="Time",
             column=lambda _: sa.Time(),
             input="Clock",
+            # Read as Clock too: its documented pattern (not JSON Schema's "time",
+            # which requires an offset) is what the API writes.
+            read="Clock",
             # A distinct time of day per n (cycling after a day's seconds).
             sample='f"{{n // 3600 % 24:02d}}:{{n // 60 % 60:02d}}:{{n % 60:02d}}"',
             literal=lambda value, _: f"time({_time_args(time_default(value))})",

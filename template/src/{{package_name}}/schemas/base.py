@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -88,7 +89,19 @@ Text = Annotated[str, AfterValidator(_check_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
 Day = Annotated[date, BeforeValidator(_iso_text)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
-Clock = Annotated[time, BeforeValidator(_iso_text), AfterValidator(_no_offset)]
+# A time of day as "HH:MM[:SS[.ffffff]]", in and out. JSON Schema's "time" format is
+# RFC 3339's full-time, which requires an offset: the pattern says what is meant.
+Clock = Annotated[
+    time,
+    BeforeValidator(_iso_text),
+    AfterValidator(_no_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        }
+    ),
+]
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]

@@ -1,0 +1,506 @@
+"""Parse and validate a uowgen spec; knows nothing about rendering.
+
+The spec is a small YAML document (`uowgen.yml`). `parse_spec` checks its shape with
+pydantic, then checks what pydantic cannot see (names, clashes, references, defaults)
+and reports every problem at once, each with the model and field it concerns. Types
+and their options come from the type table, generated names from the names module.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from uowgen._schema import naming as _naming
+from uowgen._schema.types import (
+    DEFAULT_PRECISION,
+    DEFAULT_SCALE,
+    FIELD_TYPES,
+    MAX_STR_LENGTH,
+    REF_OPTIONS,
+    TYPES,
+)
+from uowgen._spec.models import (
+    ADMIN_NAMES,
+    RESERVED_FIELD_NAMES,
+    RESERVED_MODEL_NAMES,
+    RESERVED_MODULES,
+    RESERVED_PACKAGES,
+    FieldSpec,
+    ModelSpec,
+    ProjectSpec,
+    related_name,
+)
+from uowgen.errors import SpecError
+
+_PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+_MAX_NAME = 48
+
+
+def load_spec(path: Path) -> ProjectSpec:
+    """Read and validate the spec at `path`.
+
+    Raises:
+        SpecError: the file is missing, not YAML, or not a valid spec.
+    """
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(source, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(source, [f"cannot read the file: {exc}"]) from exc
+    return parse_spec_text(text, source=source)
+
+
+def parse_spec_text(text: str, *, source: str = "<spec>") -> ProjectSpec:
+    """Validate a spec given as YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [f"{where}YAML syntax error: {problem}"]) from exc
+    except ValueError as exc:  # e.g. an integer literal too long to convert
+        raise SpecError(source, [f"cannot read the YAML: {exc}"]) from exc
+    return parse_spec(data, source=source)
+
+
+def parse_spec(data: object, *, source: str = "<spec>") -> ProjectSpec:
+    """Validate spec data (as loaded from YAML) and return the spec.
+
+    Raises:
+        SpecError: listing every problem found, each with its model and field.
+    """
+    if not isinstance(data, Mapping):
+        name = type(data).__name__
+        kind = (
+            "empty" if data is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+        )
+        raise SpecError(
+            source, [f"the spec must be a mapping with `models`, got {kind}"]
+        )
+    try:
+        spec = ProjectSpec.model_validate(dict(data))
+    except ValidationError as exc:
+        # Report what the rest of the spec gets wrong too, so a typo does not hide
+        # the other problems until it is fixed.
+        problems = _shape_problems(exc, data) + _Checker.salvaged(data).run()
+        raise SpecError(source, problems) from exc
+    problems = _Checker(spec).run()
+    if problems:
+        raise SpecError(source, problems)
+    return spec
+
+
+def spec_problems(data: object) -> list[str]:
+    """The problems of spec data, or an empty list when it is valid."""
+    try:
+        parse_spec(data)
+    except SpecError as exc:
+        return exc.problems
+    return []
+
+
+def _where(data: object, loc: tuple[int | str, ...]) -> str:
+    """Describe a pydantic location with model and field names: `model User, field x`."""
+    parts: list[str] = []
+    node: Any = data
+    for position, key in enumerate(loc):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        indexed = position + 1 < len(loc) and isinstance(loc[position + 1], int)
+        if key in ("models", "fields") and indexed:
+            continue
+        listed = position > 0 and loc[position - 1] in ("models", "fields")
+        if isinstance(key, int) and listed:
+            named = isinstance(node, Mapping) and isinstance(node.get("name"), str)
+            label = "model" if not parts else "field"
+            parts.append(
+                f"{label} {node['name']!r}" if named else f"{label} #{key + 1}"
+            )
+        else:
+            parts.append(f"`{key}`" if isinstance(key, str) else f"key {key!r}")
+    return ", ".join(parts) or "top level"
+
+
+def _shape_problems(exc: ValidationError, data: object) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = error["loc"]
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        elif error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "too_short" and loc and loc[-1] in ("models", "fields"):
+            message = f"needs at least one {str(loc[-1])[:-1]}"
+        problems.append(f"{_where(data, loc)}: {message}")
+    return problems
+
+
+class _NameOnly(FieldSpec):
+    """A field too malformed to check (a key missing or of the wrong type) but its name."""
+
+
+def _known_keys(item: object, model: type[BaseModel]) -> object:
+    """`item` without the keys `model` does not define: what is left of a typo."""
+    if not isinstance(item, Mapping):
+        return item
+    return {key: value for key, value in item.items() if key in model.model_fields}
+
+
+def _without_unknown_keys(data: Mapping[Any, Any]) -> dict[Any, Any]:
+    top = {key: value for key, value in data.items() if key in ProjectSpec.model_fields}
+    if isinstance(top.get("models"), list):
+        models = [_known_keys(item, ModelSpec) for item in top["models"]]
+        for item in models:
+            if isinstance(item, dict) and isinstance(item.get("fields"), list):
+                item["fields"] = [_known_keys(f, FieldSpec) for f in item["fields"]]
+        top["models"] = models
+    return top
+
+
+class _Checker:
+    """The checks pydantic cannot express, collected rather than raised one by one."""
+
+    def __init__(
+        self,
+        spec: ProjectSpec,
+        *,
+        complete: bool = True,
+        check_project: bool = True,
+        all_models_named: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.complete = complete
+        self.check_project = check_project
+        self.all_models_named = all_models_named
+        self.problems: list[str] = []
+        self.models = {model.name: model for model in spec.models}
+
+    @classmethod
+    def salvaged(cls, data: Mapping[Any, Any]) -> _Checker:
+        """A checker for the well-formed parts of spec data pydantic refused.
+
+        Unknown keys are left out. If that is all that was wrong, every check runs;
+        otherwise each model and field is checked as far as its own keys allow (a
+        field with a missing or mistyped key only by its name), and the checks that
+        need the whole spec (generated names, cycles) wait until it is well formed.
+        """
+        known = _without_unknown_keys(data)
+        try:
+            return cls(ProjectSpec.model_validate(known))
+        except ValidationError:
+            pass
+        project_name = known.get("project_name")
+        package_name = known.get("package_name")
+        check_project = isinstance(project_name, str) and isinstance(
+            package_name, str | None
+        )
+        models: list[ModelSpec] = []
+        listed = known.get("models")
+        items = listed if isinstance(listed, list) else []
+        for item in items:
+            if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                models.append(_salvaged_model(item))
+        spec = ProjectSpec.model_construct(
+            project_name=str(project_name) if check_project else "",
+            package_name=package_name if check_project else None,
+            models=models,
+        )
+        return cls(
+            spec,
+            complete=False,
+            check_project=check_project,
+            all_models_named=len(models) == len(items),
+        )
+
+    def run(self) -> list[str]:
+        if self.check_project:
+            self._check_project()
+        names = [model.name for model in self.spec.models]
+        for position, model in enumerate(self.spec.models):
+            self._check_model(model)
+            if model.name in names[:position]:
+                self.add(f"model {model.name!r}", "is defined more than once")
+        if self.complete and not self.problems:
+            self._check_generated_names()
+            self._check_cycles()
+        return self.problems
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def _check_project(self) -> None:
+        name = self.spec.project_name
+        if not name.strip():
+            self.add("`project_name`", "must not be empty")
+        elif not name.isprintable() or len(name) > 100:
+            self.add(
+                "`project_name`", "must be one printable line of at most 100 chars"
+            )
+        package = self.spec.package
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", package) or keyword.iskeyword(package):
+            self.add(
+                "`package_name`",
+                f"{package!r} is not a valid lower-case Python package name"
+                + ("" if self.spec.package_name else " (derived from project_name)"),
+            )
+        elif package in RESERVED_PACKAGES:
+            self.add(
+                "`package_name`", f"{package!r} would shadow a library; pick another"
+            )
+
+    def _check_model(self, model: ModelSpec) -> None:
+        where = f"model {model.name!r}"
+        if self._check_name(where, model.name, pascal=True):
+            if model.name in RESERVED_MODEL_NAMES:
+                self.add(where, "name clashes with a class the template generates")
+            module = _naming.snake(model.name)
+            if module in RESERVED_MODULES:
+                self.add(where, "name clashes with a module the template generates")
+            elif keyword.iskeyword(module):
+                self.add(where, f"its module name {module!r} is a Python keyword")
+            plural = _naming.plural_snake(model.name)
+            if model.plural is None and keyword.iskeyword(plural):
+                self.add(
+                    where, f"its plural {plural!r} is a Python keyword; set `plural`"
+                )
+        if (
+            model.plural is not None
+            and self._check_name(f"{where}, `plural`", model.plural, pascal=False)
+            and model.plural == _naming.snake(model.name)
+        ):
+            self.add(f"{where}, `plural`", "must differ from the singular name")
+        names = [field.name for field in model.fields]
+        for position, field in enumerate(model.fields):
+            fwhere = f"{where}, field {field.name!r}"
+            if field.name in names[:position]:
+                self.add(fwhere, "is defined more than once")
+            if isinstance(field, _NameOnly):
+                self._check_field_name(field.name, fwhere)
+                continue
+            self._check_field(model, field, fwhere)
+            if field.type == "ref" and f"{field.name}_id" in names:
+                self.add(
+                    fwhere,
+                    f"its foreign key column `{field.name}_id` clashes with a field",
+                )
+
+    def _check_name(self, where: str, name: str, *, pascal: bool) -> bool:
+        pattern, style = (
+            (_PASCAL, "PascalCase like `UserType`")
+            if pascal
+            else (
+                _SNAKE,
+                "snake_case like `first_name`",
+            )
+        )
+        if not name:
+            self.add(where, "name must not be empty")
+        elif "/" in name or "\\" in name or ".." in name:
+            self.add(where, f"name {name!r} contains a path separator; use {style}")
+        elif not pattern.fullmatch(name):
+            self.add(where, f"name {name!r} is not a valid identifier in {style}")
+        elif keyword.iskeyword(name) or keyword.issoftkeyword(name) and name == "_":
+            self.add(where, f"name {name!r} is a Python keyword")
+        elif len(name) > _MAX_NAME:
+            self.add(where, f"name {name!r} is longer than {_MAX_NAME} characters")
+        else:
+            return True
+        return False
+
+    def _check_field_name(self, name: str, where: str) -> None:
+        if self._check_name(where, name, pascal=False) and (
+            name in RESERVED_FIELD_NAMES or name.startswith("model_")
+        ):
+            self.add(
+                where,
+                "name is reserved: a generated column, a library attribute or a name "
+                "the generated code uses",
+            )
+
+    def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
+        self._check_field_name(field.name, where)
+        if field.type not in FIELD_TYPES:
+            self.add(
+                where,
+                f"unknown type {field.type!r}; expected one of {', '.join(FIELD_TYPES)}",
+            )
+            return
+        self._check_options(field, where)
+        if field.type == "ref":
+            self._check_ref(model, field, where)
+        if field.type == "enum":
+            self._check_enum(field, where)
+        if field.default is not None and field.type in TYPES:
+            problem = TYPES[field.type].problem(field)
+            if problem:
+                self.add(where, f"bad default {field.default!r}: {problem}")
+
+    def _check_options(self, field: FieldSpec, where: str) -> None:
+        allowed = {
+            option: [name for name, kind in TYPES.items() if option in kind.options]
+            for option in ("max_length", "precision", "scale", "values")
+        }
+        allowed.update((option, ["ref"]) for option in REF_OPTIONS)
+        for option, types in allowed.items():
+            if getattr(field, option) is not None and field.type not in types:
+                self.add(where, f"`{option}` applies only to type {'/'.join(types)}")
+        if field.max_length is not None and not 1 <= field.max_length <= MAX_STR_LENGTH:
+            self.add(where, f"`max_length` must be between 1 and {MAX_STR_LENGTH}")
+        if field.type == "decimal":
+            precision = (
+                DEFAULT_PRECISION if field.precision is None else field.precision
+            )
+            scale = DEFAULT_SCALE if field.scale is None else field.scale
+            if not 1 <= precision <= 38:
+                self.add(where, "`precision` must be between 1 and 38")
+            if not 0 <= scale <= precision:
+                self.add(where, "`scale` must be between 0 and `precision`")
+        if field.type == "ref" and field.default is not None:
+            self.add(where, "a ref cannot have a default")
+        if field.type == "json" and (field.unique or field.index):
+            self.add(where, "a json field cannot be unique or indexed")
+        if field.type == "bool" and field.unique:
+            self.add(where, "a unique bool allows only two rows; drop `unique`")
+
+    def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
+        if field.to is None:
+            self.add(where, "a ref needs `to: <ModelName>`")
+            return
+        if field.to not in self.models and self.all_models_named:
+            known = ", ".join(sorted(self.models))
+            self.add(where, f"refers to unknown model {field.to!r} (models: {known})")
+        if field.to == model.name and not field.optional:
+            self.add(where, "a reference to its own model needs `optional: true`")
+        if field.on_delete == "set_null" and not field.optional:
+            self.add(where, "`on_delete: set_null` needs `optional: true`")
+        if field.related_name is not None:
+            self._check_name(
+                f"{where}, `related_name`", field.related_name, pascal=False
+            )
+
+    def _check_enum(self, field: FieldSpec, where: str) -> None:
+        if not field.values:
+            self.add(where, "an enum needs a non-empty list of `values`")
+            return
+        members = [_naming.enum_member(value) for value in field.values]
+        if len(set(field.values)) != len(field.values):
+            self.add(where, "enum `values` must be unique")
+        elif "" in members or len(set(members)) != len(members):
+            self.add(
+                where, "enum `values` must give distinct names (letters or digits)"
+            )
+        if any(len(value) > 64 or not value.isprintable() for value in field.values):
+            self.add(where, "enum values must be printable and at most 64 characters")
+
+    def _check_generated_names(self) -> None:
+        """Every derived class, module, table and attribute name must be unique."""
+        owners: dict[str, str] = {}
+
+        def claim(name: str, owner: str) -> None:
+            if name in owners and owners[name] != owner:
+                self.add(
+                    owner,
+                    f"generates the name {name!r}, which {owners[name]} also generates",
+                )
+            owners.setdefault(name, owner)
+
+        if self.spec.admin:
+            # The admin's own model, module and table, and its classes.
+            admin = "the admin (`admin: true`)"
+            for name in (*ADMIN_NAMES, "AdminSessionRepository"):
+                claim(name, admin)
+            claim("module admin_session", admin)
+            claim("table admin_sessions", admin)
+        reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
+        for model in self.spec.models:
+            where = f"model {model.name!r}"
+            plural = _naming.table(model.name, model.plural)
+            claim(model.name, where)
+            for name in _naming.model_classes(
+                model.name, admin=self.spec.admin
+            ).values():
+                claim(name, where)
+            claim(f"module {_naming.snake(model.name)}", where)
+            claim(f"table {plural}", where)
+            if plural == _naming.snake(model.name):
+                self.add(where, f"plural {plural!r} equals the singular; set `plural`")
+            for field in model.fields:
+                fwhere = f"{where}, field {field.name!r}"
+                if field.type == "enum":
+                    claim(_naming.enum_class(model.name, field.name), fwhere)
+                if field.type == "ref" and field.to in self.models:
+                    target = self.models[field.to]
+                    name = related_name(model, field)
+                    taken = {f.name for f in target.fields} | {
+                        f"{f.name}_id" for f in target.fields if f.type == "ref"
+                    }
+                    if name in taken or name in RESERVED_FIELD_NAMES:
+                        self.add(
+                            fwhere,
+                            f"reverse collection {name!r} on {target.name} clashes with "
+                            "a field there; set `related_name`",
+                        )
+                    elif name in reverse[target.name]:
+                        self.add(
+                            fwhere,
+                            f"reverse collection {name!r} on {target.name} is also made "
+                            f"by {reverse[target.name][name]}; set `related_name`",
+                        )
+                    reverse[target.name][name] = fwhere
+
+    def _check_cycles(self) -> None:
+        edges = {
+            m.name: {f.to for f in m.fields if f.type == "ref" and f.to != m.name}
+            for m in self.spec.models
+        }
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            state[name] = 1
+            for target in sorted(t for t in edges[name] if t is not None):
+                if state.get(target) == 1:
+                    cycle = " -> ".join([*path[path.index(target) :], target])
+                    self.add(
+                        f"model {target!r}",
+                        f"circular references between models ({cycle}) are not "
+                        "supported; make one side a plain int field",
+                    )
+                elif target not in state:
+                    visit(target, [*path, target])
+            state[name] = 2
+
+        for name in edges:
+            if name not in state:
+                visit(name, [name])
+
+
+def _salvaged_model(item: Mapping[Any, Any]) -> ModelSpec:
+    """A model from its well-formed parts: its name, its plural, its fields."""
+    plural = item.get("plural")
+    listed = item.get("fields")
+    fields: list[FieldSpec] = []
+    for data in listed if isinstance(listed, list) else []:
+        try:
+            fields.append(FieldSpec.model_validate(data))
+        except ValidationError:
+            if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+                fields.append(_NameOnly.model_construct(name=data["name"], type=""))
+    return ModelSpec.model_construct(
+        name=item["name"],
+        plural=plural if isinstance(plural, str) else None,
+        fields=fields,
+    )
