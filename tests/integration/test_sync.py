@@ -177,11 +177,15 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
         "User",
         "score:int=0",
         "phone:str?",
+        "opens_at:time=09:30",
         "--allow-dirty",
     )
     alembic(project, database_url, "upgrade", "head")
     # Existing rows got the default.
     assert execute(database_url, "SELECT score, phone FROM users")[0] == [(0, None)]
+    # A time of day: datetime.time on PostgreSQL, its ISO text on SQLite.
+    ((opens_at,),) = execute(database_url, "SELECT opens_at FROM users")[0]
+    assert str(opens_at).startswith("09:30:00")
     # A rename keeps the column's data.
     uowgen(
         runner, project, "rename-field", "User", "nickname", "handle", "--allow-dirty"

@@ -10,16 +10,26 @@ StrictUndefined checks in the templates. Spec values reach generated code only a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from uowgen._migrate.writer import initial_migration
+from uowgen._render.contract import (
+    AdminTests,
+    Context,
+    Entity,
+    Enum,
+    Field,
+    ModelImports,
+    Pick,
+    Ref,
+    Reverse,
+    SchemaImports,
+)
 from uowgen._schema import naming
 from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
@@ -30,193 +40,6 @@ from uowgen._spec.models import (
     ProjectSpec,
     related_name,
 )
-
-
-@dataclass(frozen=True)
-class Ref:
-    """Where a ref field points, and the names its relationship uses."""
-
-    target: str
-    module: str
-    table: str
-    relationship: str
-    column: str
-    on_delete: str
-    back_populates: str
-    self_reference: bool
-    summary: str
-    admin_key: str
-    fk_name: str
-
-
-@dataclass(frozen=True)
-class Enum:
-    """An enum field's class."""
-
-    class_name: str
-    members: list[tuple[str, str]]  # (member name, value literal)
-    length: int
-    type_name: str
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field as the templates print it: names, annotations, code, samples."""
-
-    name: str
-    attr: str  # the column and attribute (`owner_id` for a ref `owner`)
-    kind: str
-    optional: bool
-    unique: bool
-    index: bool
-    label: str
-    py_type: str
-    schema_type: str
-    read_type: str
-    sample: str
-    column_args: str
-    annotation: str
-    schema_annotation: str
-    read_annotation: str
-    update_annotation: str
-    default_literal: str | None
-    schema_default: str | None
-    uq_name: str | None
-    ix_name: str | None
-    ref: Ref | None = None
-    enum: Enum | None = None
-    max_length: int | None = None
-    sa_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Reverse:
-    """A collection a ref adds to its target (`user.vocabulary_sets`)."""
-
-    name: str
-    source: str
-    source_module: str
-    source_admin_key: str
-    back_populates: str
-    column: str
-    self_reference: bool
-
-
-@dataclass(frozen=True)
-class ModelImports:
-    """What a model module imports, by source."""
-
-    sqlalchemy: list[str]
-    types: list[str]
-    stdlib: list[str]
-
-
-@dataclass(frozen=True)
-class SchemaImports:
-    """What a schema module imports: exactly the names its annotations use."""
-
-    stdlib: list[str]
-    pydantic: list[str]
-    pydantic_json_schema: list[str]
-    base: list[str]
-    enums: list[str]
-
-
-@dataclass
-class Entity:
-    """One model and every name its modules, routes, tests and admin use."""
-
-    name: str
-    module: str
-    pk_name: str
-    plural: str
-    table: str
-    route: str
-    tag: str
-    label: str
-    label_plural: str
-    admin_view: str
-    admin_key: str
-    admin_name: str
-    admin_name_plural: str
-    admin_label_field: str | None
-    id_param: str
-    create_schema: str
-    update_schema: str
-    public_schema: str
-    list_schema: str
-    summary_schema: str
-    repository: str
-    fields: list[Field]
-    scalars: list[Field]
-    refs: list[Field]
-    enums: list[Enum]
-    unique_fields: list[Field]
-    unique_probe: Field | None
-    not_null: list[str]
-    # A field whose fresh sample always differs, so an update really changes it.
-    update_field: Field | None
-    model_imports: ModelImports
-    schema_imports: SchemaImports
-    ref_modules: list[tuple[str, str]]
-    factory_refs: list[str]
-    # A unique enum (or a one-valued one) caps how many rows a test can make; so
-    # does a required ref to such a row (set once every entity is known).
-    row_capacity_limited: bool
-    reverse: list[Reverse] = field(default_factory=list)
-    # Models this one names in annotations only: imported under TYPE_CHECKING.
-    type_checking_imports: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Pick:
-    """A model, and the field of it a generated test or example aims at."""
-
-    entity: Entity
-    field: Field | None
-
-
-@dataclass(frozen=True)
-class AdminTests:
-    """The models the generated admin tests exercise, each for what it has.
-
-    `main` has the most references (its edit page loads related rows); the others
-    are the first model with a field of that kind, or None when no model has one.
-    """
-
-    main: Entity
-    unique: Pick | None
-    text: Pick | None
-    enum: Pick | None
-    number: Pick | None
-    ref: Pick | None
-    restrict: Pick | None
-    all: list[Entity]
-
-
-@dataclass(frozen=True)
-class Context:
-    """Everything the template needs beyond the copier answers."""
-
-    package: str
-    distribution: str
-    title_literal: str
-    title_toml: str
-    title_markdown: str
-    entities: list[Entity]
-    entities_in_dependency_order: list[Entity]
-    admin: bool
-    admin_session: Entity | None
-    admin_tests: AdminTests
-    uses: dict[str, bool]  # each field type: whether a model has one; sample_values
-    example: Pick
-    hostile: dict[str, Pick | None]
-    spec_yaml: str
-    initial_migration: str
-
-    def template_data(self) -> dict[str, Any]:
-        """The context as copier's render context takes it: one key per attribute."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 def build_context(spec: ProjectSpec) -> Context:
@@ -499,21 +322,20 @@ def _model_imports(fields: list[Field]) -> ModelImports:
     return ModelImports(sorted(sqlalchemy), sorted(project), sorted(stdlib))
 
 
+# Where each name a schema annotation may use comes from: the type table's imports
+# and the project's `schemas/base.py` types, and the few names every schema shares.
 _SCHEMA_IMPORTS = {
     "Annotated": ("stdlib", "from typing import Annotated"),
-    "Any": ("stdlib", "from typing import Any"),
-    "Decimal": ("stdlib", "from decimal import Decimal"),
-    "UUID": ("stdlib", "from uuid import UUID"),
-    "date": ("stdlib", "from datetime import date"),
-    "datetime": ("stdlib", "from datetime import datetime"),
-    "time": ("stdlib", "from datetime import time"),
     "Field": ("pydantic", "Field"),
     "StrictBool": ("pydantic", "StrictBool"),
     "SkipJsonSchema": ("pydantic_json_schema", "SkipJsonSchema"),
+    "Id": ("base", "Id"),  # a ref's id
     **{
-        name: ("base", name)
-        for name in ("Clock", "Day", "Finite", "Id", "Instant", "JsonObject", "Text")
+        line.rsplit(" ", 1)[1]: ("stdlib", line)
+        for kind in TYPES.values()
+        for line in kind.stdlib
     },
+    **{name: ("base", name) for kind in TYPES.values() for name in kind.schema_types},
 }
 
 

@@ -115,6 +115,7 @@ class FieldType:
         problem: why a spec default does not fit the type, or None.
         stdlib: imports the model and schema modules need for `python`.
         project_types: the `models/base.py` types `sa_type` uses.
+        schema_types: the `schemas/base.py` types `input` and `read` use.
         options: the spec options (`max_length`, ...) the type takes.
         text: whether values are text (the admin's labels, hostile-input tests).
         default_is_text: whether the field shorthand reads a default as text.
@@ -134,6 +135,7 @@ class FieldType:
     read: str | None = None
     stdlib: tuple[str, ...] = ()
     project_types: tuple[str, ...] = ()
+    schema_types: tuple[str, ...] = ()
     options: frozenset[str] = field(default_factory=frozenset)
     text: bool = False
     default_is_text: bool = False
@@ -344,6 +346,7 @@ TYPES: dict[str, FieldType] = {
             value=_plain_value(str),
             placeholder=Value('""', repr("")),
             problem=_text_problem,
+            schema_types=("Text",),
             options=frozenset({"max_length"}),
             text=True,
             default_is_text=True,
@@ -359,6 +362,7 @@ TYPES: dict[str, FieldType] = {
             value=_plain_value(str),
             placeholder=Value('""', repr("")),
             problem=_text_problem,
+            schema_types=("Text",),
             text=True,
             default_is_text=True,
         ),
@@ -397,6 +401,7 @@ TYPES: dict[str, FieldType] = {
             value=lambda value: Value(repr(float(value)), repr(value)),
             placeholder=Value("0.0", "0.0"),
             problem=_float_problem,
+            schema_types=("Finite",),
         ),
         FieldType(
             name="decimal",
@@ -452,6 +457,7 @@ TYPES: dict[str, FieldType] = {
                 _date_code(dt.date(1970, 1, 1)), "a placeholder", _DATETIME
             ),
             problem=_parsed_problem(dt.date, dt.date.fromisoformat, "an ISO date"),
+            schema_types=("Day",),
             stdlib=("from datetime import date",),
             default_is_text=True,
         ),
@@ -474,6 +480,7 @@ TYPES: dict[str, FieldType] = {
                 _DATETIME,
             ),
             problem=_parsed_problem(dt.datetime, dt.datetime.fromisoformat, "ISO time"),
+            schema_types=("Instant",),
             stdlib=("from datetime import datetime",),
             project_types=("UTCDateTime",),
             default_is_text=True,
@@ -497,6 +504,7 @@ TYPES: dict[str, FieldType] = {
             ),
             placeholder=Value("datetime.time(0, 0, 0)", "midnight", _DATETIME),
             problem=_time_problem,
+            schema_types=("Clock",),
             stdlib=("from datetime import time",),
             default_is_text=True,
         ),
@@ -527,6 +535,7 @@ TYPES: dict[str, FieldType] = {
             value=lambda value: Value(repr(_json_value(value)), repr(value)),
             placeholder=Value("{}", "{}"),
             problem=_json_problem,
+            schema_types=("JsonObject",),
             stdlib=("from typing import Any",),
         ),
         FieldType(
