@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from uowgen import _yaml
 from uowgen._cli.output import (
     AllowDirtyOption,
     FieldsArgument,
@@ -309,7 +310,7 @@ def _fields(tokens: list[str] | None, from_file: Path | None) -> list[dict[str, 
 
 def _fragment_fields(path: Path) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise UowgenError(f"{path}: cannot read it as YAML: {exc}") from exc
     fields = data.get("fields") if isinstance(data, dict) else data

@@ -29,6 +29,7 @@ from typing import Any, Self
 
 import yaml
 
+from uowgen import _yaml
 from uowgen._render.answers import ANSWERS_FILE, recorded_spec
 from uowgen.errors import UowgenError
 
@@ -299,7 +300,7 @@ class ReleaseRender:
         shutil.rmtree(self._root)
         # Guards the import path: an import hook of another uowgen installation
         # would render with the wrong code, and the merge base would be wrong.
-        recorded = yaml.safe_load(tree.get(ANSWERS_FILE, b"{}")) or {}
+        recorded = _yaml.safe_load(tree.get(ANSWERS_FILE, b"{}")) or {}
         if str(recorded.get("_uowgen_version")) != self.release.version:
             raise UowgenError(
                 f"{self.release.origin} rendered as uowgen "

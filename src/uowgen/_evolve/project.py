@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from uowgen import _yaml
 from uowgen._render.answers import ANSWERS_FILE, recorded_spec
 from uowgen._spec.models import ProjectSpec
 from uowgen._spec.validate import load_spec, parse_spec
@@ -48,7 +49,7 @@ class Project:
     def answers(self) -> dict[str, Any]:
         """The recorded answers of the last render."""
         try:
-            data = yaml.safe_load(self.answers_path.read_text(encoding="utf-8"))
+            data = _yaml.safe_load(self.answers_path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise UowgenError(f"{self.answers_path}: cannot read it: {exc}") from exc
         if not isinstance(data, dict):

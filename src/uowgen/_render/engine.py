@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import copier
+from copier._main import Worker  # HACK: see _ScratchWorker
 from copier.errors import CopierError
 
 from uowgen._render.answers import ANSWERS_FILE, spec_answers
@@ -90,19 +90,35 @@ def _can_fork() -> bool:
     )
 
 
+class _ScratchWorker(Worker):
+    """copier's worker, for renders into a fresh scratch folder (never a git tree).
+
+    After writing each file, copier 9.19 runs `git config core.fileMode` in the
+    destination to carry an executable bit into a git index: one process per file
+    (231 for 30 models, a third of a render), each finding no repository here.
+    HACK: https://github.com/copier-org/copier (Worker._sync_git_index_executable_bit,
+    private; copier is pinned, and a test fails if the method goes away).
+    """
+
+    def _sync_git_index_executable_bit(self, dst_relpath: Path, src_mode: int) -> None:
+        del dst_relpath, src_mode
+
+
 def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> None:
     root = template_root()
     source = _snapshot(root, staged.parent / ".uowgen-template")
     try:
-        copier.run_copy(
-            str(source),
-            staged,
-            data=spec_answers(spec) if spec is not None else None,
+        # What copier.run_copy does, with the worker above.
+        with _ScratchWorker(
+            src_path=str(source),
+            dst_path=staged,
+            data=spec_answers(spec) if spec is not None else {},
             defaults=not interactive,
             unsafe=True,  # our own template: its tasks run ruff on the output
             quiet=True,
             overwrite=True,
-        )
+        ) as worker:
+            worker.run_copy()
     except (CopierError, ValueError) as exc:
         raise UowgenError(f"rendering failed: {exc}") from exc
     _portable_answers(staged / ANSWERS_FILE)

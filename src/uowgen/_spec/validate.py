@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from uowgen import _yaml
 from uowgen._schema import naming as _naming
 from uowgen._schema.types import (
     DEFAULT_PRECISION,
@@ -63,7 +64,7 @@ def load_spec(path: Path) -> ProjectSpec:
 def parse_spec_text(text: str, *, source: str = "<spec>") -> ProjectSpec:
     """Validate a spec given as YAML text."""
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
