@@ -1,4 +1,4 @@
-"""How long `uowgen new`, `add-model`, `sync` and `check` take on 1 to 30 models.
+"""How long `uowgen new`, `add-model`, `sync` and `check` take on 1 to 300 models.
 
 `new` renders and formats the project; `add-model` edits uowgen.yml, renders the
 template twice (the last spec and the new one), merges the new render into the
@@ -7,7 +7,12 @@ project and writes a migration; `sync` does the same after a hand edit of uowgen
 `check` runs on the fresh project as CI runs it: the whole command in its own
 process (`python -m uowgen check`, imports included), migrations checked on SQLite.
 
-Run: .venv/bin/python benchmarks/render_speed.py
+Each command's peak memory is measured once per size in a process of its own
+(benchmarks/_peak_rss.py): the command's peak resident set, and the largest of its
+children's (the forked renders). The last column is the growth per added model from
+one size to the next, in milliseconds of add-model: flat means linear.
+
+Run: .venv/bin/python benchmarks/render_speed.py [SIZES...]   (default 1 30 100 300)
 Prints a table and writes benchmarks/render_speed.json.
 """
 
@@ -72,9 +77,51 @@ def check(project: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def peak_memory(*args: str) -> dict[str, float]:
+    """Run `uowgen ARGS` in its own process; its peak memory and its children's."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "peak.json"
+        runner = Path(__file__).with_name("_peak_rss.py")
+        result = subprocess.run(
+            [sys.executable, str(runner), str(out), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        peak: dict[str, float] = json.loads(out.read_text())
+        return peak
+
+
+def memory_row(spec: Any) -> dict[str, float]:
+    """Peak MiB of each command (the larger of the process and its biggest child)."""
+    peaks: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        spec_file = Path(scratch) / "spec.yml"
+        spec_file.write_text(json.dumps(spec))
+        project = Path(scratch) / "app"
+        where = ("-p", str(project))
+        runs = {
+            "new": ("new", str(project), "--spec", str(spec_file)),
+            "check": ("check", *where),
+            "add_model": ("add-model", "Extra", "label:str", *where),
+        }
+        for name, args in runs.items():
+            peak = peak_memory(*args)
+            peaks[f"{name}_peak_mib"] = max(peak["own_mib"], peak["child_mib"])
+        spec_path = project / "uowgen.yml"
+        spec_path.write_text(
+            spec_path.read_text() + "      - {name: note, type: text, optional: true}\n"
+        )
+        peak = peak_memory("sync", *where)
+        peaks["sync_peak_mib"] = max(peak["own_mib"], peak["child_mib"])
+    return peaks
+
+
 def main() -> None:
     rows = []
-    for count in (1, 10, 30):
+    sizes = [int(arg) for arg in sys.argv[1:]] or [1, 30, 100, 300]
+    for count in sizes:
         spec = parse_spec(spec_with(count))
         new, add, sync, checked = [], [], [], []
         for _ in range(RUNS):
@@ -101,18 +148,30 @@ def main() -> None:
                 "sync_median_s": statistics.median(sync),
                 "check_median_s": statistics.median(checked),
                 "max_s": max(new + add + sync + checked),
+                **memory_row(spec_with(count)),
             }
         )
     print(
         f"{'models':>6} {'files':>6} {'new s':>7} {'add-model s':>12} {'sync s':>7} "
-        f"{'check s':>8}"
+        f"{'check s':>8} {'peak MiB (new/add/sync/check)':>30} {'ms/model':>9}"
     )
+    previous: dict[str, Any] | None = None
     for row in rows:
+        growth = ""
+        if previous is not None:
+            added = row["models"] - previous["models"]
+            delta = row["add_model_median_s"] - previous["add_model_median_s"]
+            growth = f"{1000 * delta / added:.1f}"
+        peaks = "/".join(
+            f"{row[f'{name}_peak_mib']:.0f}"
+            for name in ("new", "add_model", "sync", "check")
+        )
         print(
             f"{row['models']:>6} {row['files']:>6} {row['new_median_s']:>7.2f} "
             f"{row['add_model_median_s']:>12.2f} {row['sync_median_s']:>7.2f} "
-            f"{row['check_median_s']:>8.2f}"
+            f"{row['check_median_s']:>8.2f} {peaks:>30} {growth:>9}"
         )
+        previous = row
     out = Path(__file__).with_name("render_speed.json")
     out.write_text(
         json.dumps(
