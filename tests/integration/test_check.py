@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from tests.conftest import REPO
 from tests.helpers import run
 from uowgen import generate, load_spec
 from uowgen._cli.commands import app
+from uowgen._version import __version__
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +77,8 @@ def test_a_fresh_project_is_in_step_and_the_check_writes_nothing(project: Path) 
     assert data == {
         "schema": 1,
         "project": str(project.resolve()),
-        "uowgen_version": data["uowgen_version"],
-        "recorded_version": data["uowgen_version"],
+        "uowgen_version": __version__,  # as `uowgen --version` prints it
+        "recorded_version": __version__,
         "latest_version": None,
         "ok": True,
         "findings": [],
@@ -186,6 +189,60 @@ def test_outside_a_project_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--project", str(tmp_path)])
     assert result.exit_code == 2
     assert "not inside a uowgen project" in result.output
+
+
+def bare_venv(path: Path) -> Path:
+    """A virtual environment with nothing installed (not even pip); its python."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path / "bin" / "python"
+
+
+def test_a_python_without_the_project_fails_the_gate_with_ug504(
+    project: Path, tmp_path: Path
+) -> None:
+    python = bare_venv(tmp_path / "bare")
+    output = check(project, "--python", str(python), code=1)
+    # The one finding: the migrations are not blamed, the other checks still pass.
+    [line] = [line for line in output.splitlines() if " UG" in f" {line}"]
+    assert line.startswith(f"UG504 the project is not installed in --python {python}")
+    assert "fastapi" in line and "alembic" in line
+    assert f"(fix: install it there (`{python} -m pip install -e '.[dev]'`)" in line
+    data = json.loads(
+        check(project, "--python", str(python), "--format", "json", code=1)
+    )
+    [item] = data["findings"]
+    assert (item["code"], item["kind"], item["docs"]) == (
+        "UG504",
+        "project-not-installed",
+        "docs/check/UG504.md",
+    )
+
+
+def test_a_venv_the_project_was_never_installed_into_is_ug504(project: Path) -> None:
+    bare_venv(project / ".venv")
+    [line] = lines_with(check(project, code=1), "UG504")
+    assert "not installed in its .venv (.venv/bin/python)" in line
+    assert "(fix: install it: `.venv/bin/pip install -e '.[dev]'`" in line
+
+
+def test_a_python_that_is_not_an_executable_file_is_a_usage_error(
+    project: Path, tmp_path: Path
+) -> None:
+    for python, why in [
+        ("/nonexistent", "no such file"),
+        (tmp_path, "not an executable"),
+    ]:
+        result = CliRunner().invoke(
+            app, ["check", "--project", str(project), "--python", str(python)]
+        )
+        assert result.exit_code == 2, result.output
+        assert f"--python {python}: {why}" in result.stderr
+        assert "`uowgen check --python .venv/bin/python`" in result.stderr
+        assert result.stdout == ""
 
 
 def test_latest_asks_the_package_index(project: Path, tmp_path: Path) -> None:

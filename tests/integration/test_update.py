@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from tests.conftest import REPO
 from tests.helpers import FASTBOT_EDITS, check_project, copy_template, run
 from uowgen._cli.commands import app
+from uowgen._spec.validate import parse_spec_text
 from uowgen._version import __version__
 
 pytestmark = pytest.mark.slow
@@ -31,6 +32,7 @@ SPEC = REPO / "examples" / "fastbot.yml"
 # An applied migration is history: an update never rewrites it, whatever the
 # template now writes for a new project's first one.
 INITIAL = "migrations/versions/0001_initial.py"
+SPEC_FILE = "uowgen.yml"
 
 # Edits in several places, none on lines the template changed since 0.2.0.
 APPENDED = FASTBOT_EDITS
@@ -89,6 +91,21 @@ def tree(root: Path) -> dict[str, bytes]:
     }
 
 
+def assert_own_spec_kept(
+    got: dict[str, bytes], expected: dict[str, bytes], before: bytes
+) -> None:
+    """uowgen.yml is its owner's: an update leaves it as it was.
+
+    Its layout may differ from what this version writes for a new project (0.5.0
+    keeps the keys in their written order and wraps no line); the spec is the same.
+    """
+    kept, written = got.pop(SPEC_FILE), expected.pop(SPEC_FILE)
+    assert kept == before
+    assert parse_spec_text(kept.decode()).renders_like(
+        parse_spec_text(written.decode())
+    )
+
+
 def test_update_from_the_previous_release_keeps_every_edit(
     old_release: Path,
     package_index: Path,
@@ -108,6 +125,7 @@ def test_update_from_the_previous_release_keeps_every_edit(
     (project / ".env").write_text("DB_CONNECT_TIMEOUT=7\nDB_ECHO=false\n")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "our edits")
+    spec_text = (project / SPEC_FILE).read_bytes()
 
     pretend = uowgen(project, "update", "--pretend")
     assert "+DB_CONNECT_TIMEOUT_S=7" in pretend
@@ -134,6 +152,7 @@ def test_update_from_the_previous_release_keeps_every_edit(
         "src/fastbot/settings.py"
     ).replace(OWN_SETTING.encode(), OWN_SETTING_EDITED.encode())
     assert got.pop(".env") == b"DB_CONNECT_TIMEOUT_S=7\nDB_ECHO=false\n"
+    assert_own_spec_kept(got, expected, spec_text)
     assert got == expected  # the answers file too: this version, no machine path
 
     # A second update has nothing to do; the project passes `uowgen check`, its
@@ -345,6 +364,7 @@ def test_update_from_the_release_before_this_one_keeps_every_edit(
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-qm", f"rendered by uowgen {PREVIOUS}, and our edits")
+    spec_text = (project / SPEC_FILE).read_bytes()
 
     out = uowgen(project, "update")
     assert f"from uowgen {PREVIOUS} to {__version__}" in out
@@ -358,8 +378,62 @@ def test_update_from_the_release_before_this_one_keeps_every_edit(
     assert got.pop(INITIAL) == initial
     for path, extra in APPENDED.items():
         assert got.pop(path) == expected.pop(path) + extra.encode(), path
+    assert_own_spec_kept(got, expected, spec_text)
     assert got == expected
     git(project, "add", "-A")
     git(project, "commit", "-qm", "uowgen update")
     # The kept 0001 builds exactly the tables the new models declare (no drift).
+    uowgen(project, "check")
+
+
+LIBRARY = """\
+project_name: Library
+models:
+  - name: Shelf
+    fields:
+      - {name: label, type: str, max_length: 40, unique: true}
+  - name: Book
+    fields:
+      - {name: title, type: str}
+      - {name: shelf, type: ref, to: Shelf, on_delete: cascade}
+"""
+
+
+@pytest.mark.usefixtures("package_index")
+def test_an_update_keeps_the_tables_the_old_plural_rule_named(tmp_path: Path) -> None:
+    """0.4.0 named Shelf's table `shelfs`; 0.5.0 says `shelves`, but not to it."""
+    release = tmp_path / "release"
+    with zipfile.ZipFile(RELEASES / f"uowgen-{PREVIOUS}-py3-none-any.whl") as wheel:
+        wheel.extractall(release)
+    (tmp_path / "library.yml").write_text(LIBRARY)
+    project = tmp_path / "library"
+    run(
+        [sys.executable, "-m", "uowgen", "new", str(project), "--spec", "library.yml"],
+        tmp_path,
+        PYTHONPATH=str(release),
+    )
+    model = project / "src/library/models/shelf.py"
+    assert '__tablename__ = "shelfs"' in model.read_text()
+    before = (project / SPEC_FILE).read_text()
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", f"rendered by uowgen {PREVIOUS}")
+
+    out = uowgen(project, "update")
+    assert "0.5.0: plurals" in out and "CONFLICT" not in out
+
+    # uowgen.yml gains Shelf's old plural, every other line as it was.
+    assert (project / SPEC_FILE).read_text() == before.replace(
+        "  - name: Shelf\n",
+        "  - name: Shelf\n    plural: shelfs\n",
+    )
+    assert '__tablename__ = "shelfs"' in model.read_text()
+    assert "plural: shelfs" in (project / ".copier-answers.yml").read_text()
+    assert (
+        'prefix="/shelfs"' in (project / "src/library/api/routes/shelf.py").read_text()
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "uowgen update")
+    # In step: no table to rename, and the kept 0001 still builds the models' tables.
+    assert "nothing to do" in uowgen(project, "sync")
     uowgen(project, "check")

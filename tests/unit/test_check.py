@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from tests.conftest import REPO
+from uowgen._check import project_probe
 from uowgen._check.conflicts import conflict_findings, project_files
 from uowgen._check.findings import CODES, Finding, finding
 from uowgen._check.migrations import (
     PROBE,
     MigrationOutcome,
     describe_operation,
+    given_python,
     migration_findings,
     parse_alembic_message,
     parse_outcome,
+    run_migration_check,
 )
 from uowgen._check.run import Report, format_report
 from uowgen._check.spec import spec_changes, spec_lines
@@ -36,6 +41,7 @@ from uowgen._check.wiring import (
 from uowgen._doctor import RULES
 from uowgen._report import ReportFormat, docs_link
 from uowgen._spec.validate import parse_spec
+from uowgen.errors import UowgenError
 
 USER = ModelWiring("User", "user", "users", "UserRepository")
 USER_TYPE = ModelWiring("UserType", "user_type", "user_types", "UserTypeRepository")
@@ -576,5 +582,131 @@ def test_the_probe_runs_without_uowgen(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     outcome = parse_outcome(json.loads(out.read_text(encoding="utf-8")))
-    assert outcome.status == "unavailable"
-    assert "alembic" in outcome.error
+    assert outcome.status == "not-installed"
+    assert outcome.missing == ("alembic", "sqlalchemy", "greenlet", "aiosqlite")
+
+
+# --- UG504: the project not installed where the check runs ------------------------
+
+
+PYPROJECT = """\
+[project]
+name = "notes"
+dependencies = [
+  "sqlalchemy[asyncio]==2.1.9",
+  "Alembic >= 1.0",
+  "no_such-dist.xyz==1.0",
+  "pywin32==306; sys_platform == 'win32'",
+]
+"""
+
+
+def test_the_projects_declared_dependencies_are_read_by_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+
+    assert project_probe.declared_dependencies(tmp_path) == [
+        "sqlalchemy",
+        "Alembic",
+        "no_such-dist.xyz",
+    ]
+    assert project_probe.declared_dependencies(tmp_path / "nowhere") == []
+
+
+def test_a_missing_declared_or_needed_dependency_is_found_without_importing(
+    tmp_path: Path,
+) -> None:
+    # This interpreter has the `project` extra: all but the made-up distribution.
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    assert project_probe.missing_dependencies(tmp_path) == ["no_such-dist.xyz"]
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert project_probe.missing_dependencies(tmp_path) == []
+
+
+def test_an_import_error_of_a_dependency_while_migrating_is_not_installed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "src" / "notes").mkdir(parents=True)
+    dependency = ModuleNotFoundError("No module named 'greenlet'", name="greenlet")
+    own = ModuleNotFoundError("No module named 'notes.gone'", name="notes.gone")
+
+    assert project_probe.failure("upgrade", dependency, tmp_path) == {
+        "status": "not-installed",
+        "missing": ["greenlet"],
+        "error": "ModuleNotFoundError: No module named 'greenlet'",
+    }
+    assert project_probe.failure("upgrade", own, tmp_path)["status"] == "failed"
+
+
+def not_installed(
+    chosen: Literal["--python", ".venv", "uowgen"], python: str, *missing: str
+) -> Finding:
+    outcome = parse_outcome(
+        {"status": "not-installed", "missing": list(missing), "error": "..."}
+    )
+    [item] = migration_findings(replace(outcome, python=python, chosen=chosen))
+    return item
+
+
+def test_not_installed_is_ug504_saying_how_to_install_the_project() -> None:
+    without_venv = not_installed("uowgen", "/usr/bin/python3", "greenlet", "aiosqlite")
+    in_venv = not_installed(".venv", ".venv/bin/python", *"abcdefg")
+    given = not_installed("--python", "/opt/py/bin/python", "fastapi")
+
+    assert (without_venv.code, without_venv.kind) == ("UG504", "project-not-installed")
+    assert without_venv.message == (
+        "the project is not installed: it has no .venv, and the interpreter running "
+        "uowgen (/usr/bin/python3) lacks greenlet, aiosqlite"
+    )
+    assert without_venv.fix == (
+        "create .venv with `python -m venv .venv && .venv/bin/pip install -e "
+        "'.[dev]'`, or pass --python PATH"
+    )
+    assert in_venv.message.endswith(
+        "(.venv/bin/python): it lacks a, b, c, d, e and 2 more"
+    )
+    assert "`.venv/bin/pip install -e '.[dev]'`" in in_venv.fix
+    assert "--python /opt/py/bin/python: it lacks fastapi" in given.message
+    assert "`/opt/py/bin/python -m pip install -e '.[dev]'`" in given.fix
+    assert docs_link("UG504") == "docs/check/UG504.md"
+
+
+def test_the_check_in_an_interpreter_without_the_project_is_ug504(
+    tmp_path: Path,
+) -> None:
+    # An interpreter with the standard library only (-I -S), as a bare venv's is.
+    (tmp_path / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    bare = tmp_path / "python"
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "$@"\n')
+    bare.chmod(0o755)
+
+    outcome = run_migration_check(tmp_path, str(bare))
+
+    assert (outcome.status, outcome.chosen, outcome.python) == (
+        "not-installed",
+        "--python",
+        "python",  # shown relative to the project
+    )
+    assert outcome.missing[:3] == ("sqlalchemy", "Alembic", "no_such-dist.xyz")
+    assert "greenlet" in outcome.missing
+    assert codes(migration_findings(outcome)) == ["UG504"]
+
+
+def test_python_must_name_an_executable_file(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("")
+
+    assert given_python(sys.executable) == str(Path(sys.executable).absolute())
+    name = Path(sys.executable).name  # a bare name is looked up on PATH
+    if shutil.which(name):
+        assert given_python(name) == shutil.which(name)
+    for bad, why in [
+        (tmp_path / "nope", "no such file"),
+        (tmp_path, "not an executable file"),
+        (plain, "not an executable file"),
+    ]:
+        with pytest.raises(UowgenError, match=why) as raised:
+            given_python(str(bad))
+        assert f"--python {bad}: " in raised.value.message
+        assert "`uowgen check --python .venv/bin/python`" in raised.value.message
+    assert not os.access(plain, os.X_OK)

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import re
+import shutil
+import subprocess
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from typer.models import ParameterInfo
+from typer.testing import CliRunner, Result
 
+from uowgen import generate
 from uowgen._cli.commands import app
 from uowgen._render.context import spec_yaml
 from uowgen._spec.validate import load_spec
+from uowgen._version import __version__
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = REPO / "examples" / "shop.yml"
@@ -303,3 +311,193 @@ def test_the_field_shorthand_is_documented_in_help_as_written(
     assert result.exit_code == 0
     assert "status:enum[active,blocked]=active" in result.output
     assert "'price:decimal(10,2)'" in result.output
+
+
+# ---------------------------------------------------------------------------
+# --version, and every help page
+
+
+def test_version_prints_uowgen_and_its_version(runner: CliRunner) -> None:
+    for flag in ("--version", "-V"):
+        result = runner.invoke(app, [flag])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == f"uowgen {__version__}\n"
+
+
+def command_names() -> list[str]:
+    return [
+        info.name or info.callback.__name__.replace("_", "-")
+        for info in app.registered_commands
+        if info.callback is not None
+    ]
+
+
+def help_page(runner: CliRunner, *command: str) -> str:
+    result = runner.invoke(
+        app, [*command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"}
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def source_help_texts(command: str) -> list[str]:
+    """The help texts of `command` as written in the source (app: "")."""
+    if not command:
+        assert app.info.help
+        callbacks = (
+            [app.registered_callback.callback] if app.registered_callback else []
+        )
+        texts = [app.info.help]
+    else:
+        [info] = [
+            i
+            for i in app.registered_commands
+            if i.callback and command in (i.name, i.callback.__name__.replace("_", "-"))
+        ]
+        callbacks = [info.callback]
+        texts = [inspect.getdoc(info.callback) or "", info.epilog or ""]
+    for callback in callbacks:
+        assert callback is not None
+        for hint in typing.get_type_hints(callback, include_extras=True).values():
+            for meta in getattr(hint, "__metadata__", ()):
+                if isinstance(meta, ParameterInfo) and meta.help:
+                    texts.append(meta.help)
+    return texts
+
+
+def flat(text: str) -> str:
+    """Text without the help's boxes and line breaks: words one space apart."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+# Typer 0.29's type labels: `<bool>`, `<str>`, `<list[Path]>`, `<dir>`, `<a|b>`.
+TYPE_LABEL = re.compile(
+    r"<(?:bool|str|int|float|path|Path|dir|file|uuid|list\[[^>]*\]"
+    r"|[\w-]+(?:\|[\w-]+)+)>"
+)
+
+
+@pytest.mark.parametrize("command", ["", *command_names()], ids=lambda c: c or "app")
+def test_help_shows_no_python_types_and_every_bracket_as_written(
+    runner: CliRunner, command: str
+) -> None:
+    page = help_page(runner, *([command] if command else []))
+
+    assert TYPE_LABEL.findall(page) == []
+    shown = flat(page)
+    brackets = [
+        flat(found)
+        for text in source_help_texts(command)
+        for found in re.findall(r"\[[^\[\]\n]+\]", text)
+    ]
+    assert [bracket for bracket in brackets if bracket not in shown] == []
+    assert "--help Show this message and exit." in shown  # no type after a flag
+
+
+def test_help_names_values_as_click_does(runner: CliRunner) -> None:
+    doctor = flat(help_page(runner, "doctor"))
+    check = flat(help_page(runner, "check"))
+
+    assert "Ignore [tool.uowgen.doctor] in pyproject.toml." in doctor
+    assert "paths... PATH Files and folders" in doctor
+    assert "--format [text|json|github|sarif]" in doctor
+    assert "--select CODES" in doctor
+    assert "--project -p DIR" in check
+    assert "--python PATH" in check
+    assert "--latest Also ask" in check
+    assert "--version -V Print uowgen's version" in flat(help_page(runner))
+
+
+# ---------------------------------------------------------------------------
+# Every usage error (exit 2) says what to run next
+
+
+# `uowgen <command>` in the message, or an option to pass.
+NEXT_STEP = re.compile(
+    r"`uowgen (?:" + "|".join(map(re.escape, command_names())) + r")\b"
+    r"|(?<![\w-])--[a-z][\w-]*"
+)
+
+
+@pytest.fixture(scope="module")
+def notes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The minimal example, rendered and committed once for the module."""
+    root = generate(
+        load_spec(REPO / "examples" / "minimal.yml"),
+        tmp_path_factory.mktemp("notes") / "notes",
+    )
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "generated"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+    return root
+
+
+def assert_next_step(result: Result, *what: str) -> None:
+    """Exit 2; the message keeps what went wrong and ends with what to run next."""
+    assert result.exit_code == 2, result.output
+    for part in what:
+        assert part in result.stderr
+    last = result.stderr.rstrip().splitlines()[-1]
+    assert NEXT_STEP.search(last.partition(": ")[2] or last), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["validate", "{bad}"], ["invalid spec", "`uowgen validate {bad}`"]),
+        (["new", "{tmp}/out", "--spec", "{bad}"], ["invalid spec", "`uowgen new`"]),
+        (["new", "{notes}", "--spec", "{bad}"], ["invalid spec"]),
+        (["new", "{notes}", "--spec", str(SHOP)], ["is not empty", "--overwrite"]),
+        (["sync", "--project", "{tmp}"], ["not inside a uowgen project", "uowgen new"]),
+        (["check", "--project", "{tmp}"], ["not inside a uowgen project"]),
+        (["update", "--project", "{tmp}"], ["not inside a uowgen project"]),
+        (["add-field", "Nope", "x:int=0", "-p", "{notes}"], ["no model 'Nope'"]),
+        (["add-field", "Note", "x:intt", "-p", "{notes}"], ["unknown type 'intt'"]),
+        (["add-field", "Note", "-p", "{notes}"], ["at least one field"]),
+        (["add-field", "Note", "body:str", "-p", "{notes}"], ["already has field"]),
+        (["add-field", "Note", "Bad:int=0", "-p", "{notes}"], ["(as changed)"]),
+        (["add-model", "Note", "a:str", "-p", "{notes}"], ["already exists"]),
+        (["add-model", "Tag", "-p", "{notes}"], ["give the fields of Tag"]),
+        (["remove-model", "Nope", "-p", "{notes}"], ["no model 'Nope'"]),
+        (["rename-field", "Note", "nope", "x", "-p", "{notes}"], ["no field 'nope'"]),
+        (["rename-model", "Note", "Note", "-p", "{notes}"], ["already exists"]),
+        (["update", "--from", "{tmp}/nope", "-p", "{notes}"], ["no such file"]),
+        (["check", "--python", "{tmp}/nope", "-p", "{notes}"], ["no such file"]),
+        (["doctor", "{tmp}/nope"], ["no such file or folder"]),
+        (["doctor", "--select", "UOW9", "{tmp}"], ["unknown rule 'UOW9'"]),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_every_usage_error_says_what_to_run_next(
+    runner: CliRunner, tmp_path: Path, notes: Path, args: list[str], what: list[str]
+) -> None:
+    bad = write(tmp_path / "bad.yml", BAD_SPECS["reserved field"][0])
+    places = {"bad": str(bad), "tmp": str(tmp_path), "notes": str(notes)}
+    before = snapshot(notes)
+
+    result = runner.invoke(app, [arg.format(**places) for arg in args])
+
+    assert_next_step(result, *(part.format(**places) for part in what))
+    assert snapshot(notes) == before
+
+
+def test_a_sync_over_uncommitted_changes_says_what_to_run_next(
+    runner: CliRunner, tmp_path: Path, notes: Path
+) -> None:
+    project = Path(shutil.copytree(notes, tmp_path / "notes", symlinks=True))
+    spec = project / "uowgen.yml"
+    spec.write_text(
+        spec.read_text() + "      - {name: title, type: str, optional: true}\n"
+    )
+    model = project / "src" / "notes" / "models" / "note.py"
+    model.write_text(model.read_text() + "\n# mine, uncommitted\n")
+
+    result = runner.invoke(app, ["sync", "--project", str(project)])
+
+    assert_next_step(result, "uncommitted changes", "models/note.py")
+    assert "then run `uowgen sync` again (or pass --allow-dirty)" in result.stderr
+    assert model.read_text().endswith("# mine, uncommitted\n")

@@ -292,6 +292,64 @@ def test_the_worked_example_prefers_a_unique_email(shop: Context) -> None:
     assert shop.example.field.name == "email"
 
 
+def thing(name: str, *fields: dict[str, object]) -> dict[str, object]:
+    return {"name": name, "fields": [{"name": "title", "type": "str"}, *fields]}
+
+
+UNIQUE_CODE = {"name": "code", "type": "str", "unique": True}
+UNIQUE_EMAIL = {"name": "email", "type": "str", "unique": True}
+# Specs, and the model `uowgen add-model` appends to each.
+APPENDED = {
+    # The issue's: no model has a unique text field, and the new one has.
+    "none unique": (
+        [thing(f"Thing{i}") for i in range(30)],
+        thing("Tag", {"name": "name", "type": "str", "unique": True}),
+    ),
+    "a later model unique": (
+        [thing("Plain"), thing("Coded", UNIQUE_CODE)],
+        thing("Other", UNIQUE_CODE),
+    ),
+    "an email": (
+        [thing("Kind", UNIQUE_CODE), thing("Member", UNIQUE_EMAIL)],
+        thing("Subscriber", UNIQUE_EMAIL),
+    ),
+    "two models": ([thing("Note", UNIQUE_CODE), thing("Tag")], thing("Label")),
+}
+
+
+def readme_picks(context: Context) -> tuple[object, ...]:
+    """What the generated README derives from the models, but its per-model rows."""
+    example = context.example
+    return (
+        example.entity.name,
+        example.field.name if example.field else None,
+        context.entities[0].plural,  # `tx.<plural>` names the first model's
+    )
+
+
+@pytest.mark.parametrize("case", APPENDED, ids=str)
+def test_appending_a_model_moves_nothing_the_readme_derives(case: str) -> None:
+    models, appended = APPENDED[case]
+    before = build_context(parse_spec({"project_name": "P", "models": models}))
+    after = build_context(
+        parse_spec({"project_name": "P", "models": [*models, appended]})
+    )
+
+    assert readme_picks(after) == readme_picks(before)
+    # The API table has a row per model, in spec order: one more, at the end.
+    assert [e.route for e in after.entities][:-1] == [e.route for e in before.entities]
+
+
+def test_the_worked_example_is_the_first_model_without_a_unique_email() -> None:
+    models = [thing("Plain"), thing("Coded", UNIQUE_CODE)]
+    context = build_context(parse_spec({"project_name": "P", "models": models}))
+    assert readme_picks(context) == ("Plain", None, "plains")
+    coded_first = build_context(
+        parse_spec({"project_name": "P", "models": models[::-1]})
+    )
+    assert readme_picks(coded_first) == ("Coded", "code", "codeds")
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_spec_yaml_parses_back_to_an_equal_spec(path: Path) -> None:
     spec = load_spec(path)
@@ -311,6 +369,40 @@ def test_spec_yaml_is_the_canonical_text_in_the_context(
     assert "      - {name: slug, type: str, unique: true, max_length: 64}\n" in (
         shop.spec_yaml
     )
+    # A string with a line break stays on its field's line.
+    assert (
+        '      - {name: note, type: str, optional: true, default: "line one\\nline '
+        'two"}\n'
+    ) in shop.spec_yaml
+
+
+# Keys in the documented order (docs/spec.md), and lines longer than any wrap width.
+WRITTEN = """\
+project_name: Courses
+package_name: courses
+models:
+  - name: VocabularySet
+    plural: vocabulary_sets
+    fields:
+      - {name: title, type: str, max_length: 200, optional: true}
+      - {name: code, type: str, unique: true, max_length: 32, index: true}
+      - {name: level, type: enum, values: [beginner, intermediate, advanced, fluent, native, expert, master, grandmaster, legend], default: beginner}
+      - {name: price, type: decimal, precision: 10, scale: 2, optional: true, default: '9.99'}
+      - {name: blurb, type: text, default: 'a very long default text that goes on and on, well past any wrap width a YAML dumper may have'}
+      - {name: owner, type: ref, to: VocabularySet, optional: true, on_delete: set_null, related_name: sets}
+"""
+
+
+def test_spec_yaml_writes_a_spec_in_the_documented_key_order_as_written() -> None:
+    assert max(len(line) for line in WRITTEN.splitlines()) > 120
+    assert spec_yaml(parse_spec_text(WRITTEN)) == WRITTEN
+
+
+def test_spec_yaml_of_fastbot_is_its_example_file_without_the_comments() -> None:
+    """The issue's spec: `optional` after `max_length`, the enum on one line."""
+    text = (REPO / "examples" / "fastbot.yml").read_text(encoding="utf-8")
+    written = "".join(line for line in text.splitlines(True) if line[:1] != "#")
+    assert spec_yaml(parse_spec_text(written)) == written
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from tests.unit.doctor_helpers import CASES, materialize
 from uowgen._cli.commands import app
 from uowgen._doctor import RULES, format_doctor_report, run_doctor
 from uowgen._report import ReportFormat
+from uowgen._version import __version__
 
 runner = CliRunner()
 ENGINE = 'from sqlalchemy.ext.asyncio import create_async_engine\n\nengine = create_async_engine("sqlite+aiosqlite://")'
@@ -174,6 +175,8 @@ def test_json_lists_findings_with_their_fix(tmp_path: Path) -> None:
 
     data = json.loads(out)
     assert code == 1
+    assert list(data) == ["version", "uowgen_version", "files", "findings", "warnings"]
+    assert (data["version"], data["uowgen_version"]) == (1, __version__)
     assert data["files"] == 7
     assert {f["code"] for f in data["findings"]} == {
         "UOW002",
@@ -249,6 +252,7 @@ def test_sarif_is_valid_sarif_2_1_0(
     assert code == 1
     assert errors == []
     run = log["runs"][0]
+    assert run["tool"]["driver"]["version"] == __version__
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [rule.code for rule in RULES]
     assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in rules)
@@ -259,6 +263,20 @@ def test_sarif_is_valid_sarif_2_1_0(
         assert region["startLine"] >= 1 and region["startColumn"] >= 1
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert len(notes) == 1
+
+
+def test_a_bad_configuration_says_to_fix_it_or_skip_it(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.uowgen.doctor]\nselect = ["UOW9"]\n', encoding="utf-8"
+    )
+    (tmp_path / "ok.py").write_text("x = 1\n", encoding="utf-8")
+
+    code, _, err = doctor(tmp_path / "ok.py")
+
+    assert code == 2
+    assert "[tool.uowgen.doctor]: unknown rule 'UOW9'" in err
+    assert err.rstrip().endswith("fix it, or run `uowgen doctor --no-config`")
+    assert doctor("--no-config", tmp_path / "ok.py")[0] == 0
 
 
 def test_a_clean_run_says_so_in_every_format(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from uowgen._spec.edit import (
     remove_model,
     rename_field,
     rename_model,
+    set_plurals,
 )
 from uowgen._spec.validate import parse_spec_text
 from uowgen.errors import UowgenError
@@ -105,3 +106,66 @@ def test_renaming_a_model_renames_the_refs_to_it() -> None:
     )
     with pytest.raises(UowgenError, match="already exists"):
         rename_model(SPEC, "Note", "Tag")
+
+
+# Written the way its owner likes: keys in an order of their own, spaces inside the
+# braces, four-space indents, and an enum line of 150 characters.
+LEVELS = ", ".join(f"level_{n}" for n in range(12))
+CUSTOM = f"""\
+project_name: Courses
+models:
+    -   name: Course
+        fields:
+            -   {{ name: title, type: str, max_length: 200, optional: true }}
+            -   {{name: level, type: enum, default: level_0, values: [{LEVELS}]}}
+            -   {{type: int, name: seats,   default: 20}}
+    -   name: Teacher
+        fields:
+            -   name: email
+                type: str
+                unique: true
+"""
+
+
+def test_adding_fields_keeps_every_other_line_and_never_wraps_one() -> None:
+    values = [f"value_{n}" for n in range(15)]
+    text = add_fields(
+        CUSTOM,
+        "Course",
+        [{"name": "room", "type": "str", "optional": True},
+         {"name": "track", "type": "enum", "values": values}],
+    )  # fmt: skip
+
+    added = (
+        "            -   {name: room, type: str, optional: true}\n"
+        f"            -   {{name: track, type: enum, values: [{', '.join(values)}]}}\n"
+    )
+    assert len(added.splitlines()[1]) > 120
+    assert max(len(line) for line in CUSTOM.splitlines()) > 120
+    assert text == CUSTOM.replace(
+        "    -   name: Teacher\n", added + "    -   name: Teacher\n"
+    )
+    parse_spec_text(text)
+
+
+def test_fields_added_to_a_model_written_in_block_style_are_block_style() -> None:
+    text = add_fields(
+        CUSTOM, "Teacher", [{"name": "rank", "type": "enum", "values": ["a", "b"]}]
+    )
+
+    assert text == CUSTOM + (
+        "            -   name: rank\n"
+        "                type: enum\n"
+        "                values: [a, b]\n"
+    )
+
+
+def test_setting_plurals_writes_them_after_the_name_and_nothing_else() -> None:
+    text = set_plurals(SPEC, {"Note": "notez", "Nope": "x"})
+
+    assert text == SPEC.replace(
+        "  - name: Note\n", "  - name: Note\n    plural: notez\n"
+    )
+    assert set_plurals(text, {"Note": "other"}) == text  # a plural set stays
+    empty = text.replace("plural: notez", "plural:")
+    assert set_plurals(empty, {"Note": "notez"}) == text

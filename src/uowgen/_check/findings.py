@@ -28,6 +28,7 @@ CODES: Final[Mapping[str, str]] = {
     "migration-drift": "UG501",
     "migration-failed": "UG502",
     "migrations-unchecked": "UG503",
+    "project-not-installed": "UG504",
 }
 
 

@@ -10,21 +10,27 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from uowgen._check import project_probe
 from uowgen._check.findings import Finding, finding, read_text
+from uowgen.errors import UowgenError
 
 # How long the migration check may take before giving up.
 MIGRATION_TIMEOUT_S: Final = 600
 # The probe is run by its path: the project's interpreter need not have uowgen.
 PROBE: Final = Path(project_probe.__file__)
+# How many missing dependencies a finding names before "and N more".
+_MISSING_SHOWN: Final = 5
+# What a project's install is, in its README's words.
+_INSTALL: Final = "python -m venv .venv && .venv/bin/pip install -e '.[dev]'"
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,8 @@ class MigrationOutcome:
 
     Attributes:
         status: `ok`, `drift` (the models and the migrated schema differ),
-            `failed` (a migration or the models did not run), or `unavailable`
+            `failed` (a migration or the models did not run), `not-installed`
+            (the interpreter lacks the project's dependencies), or `unavailable`
             (alembic could not be run in the project's interpreter).
         operations: For `drift`: alembic's upgrade operations as plain data
             ({"op", "table", "column", "name", "columns", "old", "new", ...,
@@ -43,38 +50,93 @@ class MigrationOutcome:
         stage: For `failed`: `upgrade` or `check`.
         path: For `failed`: the project file the error was raised in.
         line: Its line.
+        missing: For `not-installed`: the distributions or modules it lacks.
+        python: The interpreter the check ran in, as shown to the user (relative
+            to the project when inside it, e.g. `.venv/bin/python`).
+        chosen: How that interpreter was chosen: `--python`, `.venv` (the
+            project's), or `uowgen` (the one running uowgen: no `.venv`).
     """
 
-    status: Literal["ok", "drift", "failed", "unavailable"]
+    status: Literal["ok", "drift", "failed", "not-installed", "unavailable"]
     operations: tuple[dict[str, Any], ...] = ()
     message: str = ""
     error: str = ""
     stage: str = ""
     path: str | None = None
     line: int | None = None
+    missing: tuple[str, ...] = ()
+    python: str = ""
+    chosen: Literal["--python", ".venv", "uowgen", ""] = ""
 
 
 def project_python(root: Path) -> str:
     """The interpreter the project runs in: its `.venv`, else this one."""
+    return venv_python(root) or sys.executable
+
+
+def venv_python(root: Path) -> str | None:
+    """The project's `.venv` interpreter, when it has one."""
     for candidate in (
         root / ".venv" / "bin" / "python",
         root / ".venv" / "Scripts" / "python.exe",
     ):
         if candidate.is_file():
             return str(candidate)
-    return sys.executable
+    return None
+
+
+def given_python(value: str) -> str:
+    """The interpreter `uowgen check --python` names, as an absolute path.
+
+    A bare name (`python3.12`) is looked up on PATH. The path is made absolute but
+    its links are kept: a virtual environment's `bin/python` is a link to the
+    interpreter it was made from, and only the link runs in the environment.
+
+    Raises:
+        UowgenError: no such file, or not an executable file.
+    """
+    path = Path(value).expanduser()
+    if path.name == value and not path.exists():
+        on_path = shutil.which(value)
+        path = Path(on_path) if on_path else path
+    fix = (
+        "pass the interpreter the project is installed in, as in "
+        "`uowgen check --python .venv/bin/python`"
+    )
+    if not path.exists():
+        raise UowgenError(f"--python {value}: no such file; {fix}")
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise UowgenError(f"--python {value}: not an executable file; {fix}")
+    return str(path.absolute())
 
 
 def run_migration_check(root: Path, python: str | None = None) -> MigrationOutcome:
     """Upgrade a scratch SQLite database to head and compare it with the models.
 
-    Runs `project_probe` by its path in `python` (default:
+    Runs `project_probe` by its path in `python` (given with `--python`; default:
     `project_python(root)`), in one process, with DATABASE_URL naming a database
     in a temporary folder; nothing is written to the project (bytecode included).
+    The outcome says which interpreter ran it, and how it was chosen.
     """
+    chosen: Literal["--python", ".venv", "uowgen"] = "--python"
+    if python is None:
+        python = venv_python(root)
+        chosen = ".venv" if python else "uowgen"
+    python = python or sys.executable
+    outcome = _run_probe(root, python)
+    return replace(outcome, python=_shown_python(python, root), chosen=chosen)
+
+
+def _shown_python(python: str, root: Path) -> str:
+    try:
+        return Path(python).relative_to(root).as_posix()
+    except ValueError:
+        return python
+
+
+def _run_probe(root: Path, python: str) -> MigrationOutcome:
     if not (root / "alembic.ini").is_file():
         return MigrationOutcome("unavailable", error="the project has no alembic.ini")
-    python = python or project_python(root)
     with tempfile.TemporaryDirectory(prefix="uowgen-check-") as scratch:
         result_file = Path(scratch) / "result.json"
         database = Path(scratch) / "check.db"
@@ -119,7 +181,7 @@ def run_migration_check(root: Path, python: str | None = None) -> MigrationOutco
 def parse_outcome(data: Mapping[str, Any]) -> MigrationOutcome:
     """The JSON `project_probe` writes, as a `MigrationOutcome`."""
     status = data.get("status")
-    if status not in ("ok", "drift", "failed", "unavailable"):
+    if status not in ("ok", "drift", "failed", "not-installed", "unavailable"):
         return MigrationOutcome("unavailable", error=f"unexpected result: {data!r}")
     line = data.get("line")
     return MigrationOutcome(
@@ -130,6 +192,7 @@ def parse_outcome(data: Mapping[str, Any]) -> MigrationOutcome:
         stage=str(data.get("stage") or ""),
         path=data.get("path"),
         line=line if isinstance(line, int) else None,
+        missing=tuple(map(str, data.get("missing") or ())),
     )
 
 
@@ -235,6 +298,8 @@ def migration_findings(
     """
     if outcome.status == "ok":
         return []
+    if outcome.status == "not-installed":
+        return [not_installed_finding(outcome)]
     if outcome.status == "unavailable":
         return [
             finding(
@@ -289,6 +354,39 @@ def migration_findings(
         )
         for op in operations
     ]
+
+
+def not_installed_finding(outcome: MigrationOutcome) -> Finding:
+    """UG504: the interpreter the check ran in lacks the project's dependencies.
+
+    Said plainly, with how to install the project (or choose the interpreter that
+    has it), rather than as the ImportError its migrations would raise.
+    """
+    names = list(outcome.missing) or ["its dependencies"]
+    shown = ", ".join(names[:_MISSING_SHOWN]) + (
+        f" and {len(names) - _MISSING_SHOWN} more"
+        if len(names) > _MISSING_SHOWN
+        else ""
+    )
+    python = outcome.python or "this interpreter"
+    if outcome.chosen == "--python":
+        message = f"the project is not installed in --python {python}: it lacks {shown}"
+        fix = (
+            f"install it there (`{python} -m pip install -e '.[dev]'`), or pass "
+            "--python with the interpreter it is installed in"
+        )
+    elif outcome.chosen == ".venv":
+        message = (
+            f"the project is not installed in its .venv ({python}): it lacks {shown}"
+        )
+        fix = "install it: `.venv/bin/pip install -e '.[dev]'`, or pass --python PATH"
+    else:
+        message = (
+            "the project is not installed: it has no .venv, and the interpreter "
+            f"running uowgen ({python}) lacks {shown}"
+        )
+        fix = f"create .venv with `{_INSTALL}`, or pass --python PATH"
+    return finding("project-not-installed", message, fix)
 
 
 def _first_line(text: str, limit: int = 300) -> str:

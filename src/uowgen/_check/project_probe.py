@@ -11,7 +11,12 @@ DATABASE_URL naming a scratch database: it upgrades that database to head, runs
   "message": ...}` from an alembic whose exception carries no diffs;
 - `{"status": "failed", "stage": "upgrade" | "check", "error": ..., "path": ...,
   "line": ...}`: a migration or the models raised (where, when in the project);
-- `{"status": "unavailable", "error": ...}`: alembic or a dependency is missing.
+- `{"status": "not-installed", "missing": [...], "error": ...}`: the project is not
+  installed in this interpreter: a dependency it declares (`[project]
+  dependencies` in pyproject.toml), or one the check needs (alembic, SQLAlchemy,
+  greenlet, aiosqlite), is missing. Looked for before any migration runs, and
+  said of an ImportError of a module outside the project while they run;
+- `{"status": "unavailable", "error": ...}`: anything else that stops the check.
 
 The interpreter may not have uowgen: this module imports the standard library and
 alembic only (alembic's `env.py` imports the project, and SQLAlchemy), never
@@ -20,6 +25,8 @@ uowgen. Diffs become plain data here, where alembic's objects are.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import inspect
 import json
 import os
@@ -32,16 +39,25 @@ from typing import Any
 
 # Folders of installed code, not the project's: no finding points there.
 _INSTALLED = frozenset({".venv", "venv", "site-packages", ".tox", ".nox"})
+# What the check itself imports, whatever the project declares: alembic, SQLAlchemy
+# and its asyncio extra (greenlet), and the driver of the scratch database.
+NEEDED = ("alembic", "sqlalchemy", "greenlet", "aiosqlite")
+# A requirement's distribution name: what comes before its extras and version.
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def main(argv: list[str]) -> int:
     """Check the migrations of the project at `argv[0]`; write to `argv[1]`."""
     root, out = Path(argv[0]).resolve(), Path(argv[1])
+    missing = missing_dependencies(root)
+    if missing:
+        _write(out, not_installed(missing))
+        return 0
     try:
         from alembic import command
         from alembic.config import Config
     except ImportError as exc:
-        _write(out, {"status": "unavailable", "error": f"{type(exc).__name__}: {exc}"})
+        _write(out, not_installed([exc.name or "alembic"], exc))
         return 0
     config = Config(str(root / "alembic.ini"))
     config.attributes["configure_logger"] = False
@@ -71,6 +87,62 @@ def _write(out: Path, data: dict[str, Any]) -> None:
     out.write_text(json.dumps(data), encoding="utf-8")
 
 
+def declared_dependencies(root: Path) -> list[str]:
+    """The distributions the project's pyproject.toml lists in `[project] dependencies`.
+
+    By name, those without an environment marker; none when it cannot be read.
+    """
+    try:
+        import tomllib
+
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (ImportError, OSError, UnicodeDecodeError, ValueError):
+        return []
+    project = data.get("project")
+    requirements = project.get("dependencies") if isinstance(project, dict) else None
+    names: list[str] = []
+    for requirement in requirements if isinstance(requirements, list) else []:
+        match = _REQUIREMENT_NAME.match(str(requirement))
+        if match and ";" not in str(requirement):
+            names.append(match.group(1))
+    return names
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def missing_dependencies(root: Path) -> list[str]:
+    """What this interpreter lacks of the project's dependencies and the check's.
+
+    The declared distributions (by their metadata, so nothing is imported), then
+    the modules the check needs (`NEEDED`, found without importing them).
+    """
+    missing: list[str] = []
+    for name in declared_dependencies(root):
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    known = {_normal(name) for name in missing}
+    for module in NEEDED:
+        if _normal(module) not in known and importlib.util.find_spec(module) is None:
+            missing.append(module)
+    return missing
+
+
+def not_installed(
+    missing: list[str], exc: BaseException | None = None
+) -> dict[str, Any]:
+    """The result for an interpreter the project is not installed in."""
+    error = (
+        f"{type(exc).__name__}: {exc}"
+        if exc is not None
+        else f"cannot import {', '.join(missing)}"
+    )
+    return {"status": "not-installed", "missing": missing, "error": error}
+
+
 def inside(file: object, root: Path) -> str | None:
     """`file` relative to `root` (POSIX), when it is a file of the project's own."""
     if not isinstance(file, str | os.PathLike):
@@ -90,7 +162,7 @@ def failure(stage: str, exc: BaseException, root: Path) -> dict[str, Any]:
     missing = exc.name if isinstance(exc, ImportError) else None
     if missing and not (root / "src" / missing.split(".")[0]).exists():
         # A dependency, not the project's code: the project is not installed here.
-        return {"status": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
+        return not_installed([missing.split(".")[0]], exc)
     where: dict[str, Any] = {}
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         rel = inside(frame.filename, root)

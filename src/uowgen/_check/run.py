@@ -10,7 +10,11 @@ from typing import Any, Final, Literal
 
 from uowgen._check.conflicts import conflict_findings
 from uowgen._check.findings import Finding
-from uowgen._check.migrations import migration_findings, run_migration_check
+from uowgen._check.migrations import (
+    given_python,
+    migration_findings,
+    run_migration_check,
+)
 from uowgen._check.spec import project_spec_findings
 from uowgen._check.versions import latest_release, project_version_findings
 from uowgen._check.wiring import project_wiring_findings
@@ -53,7 +57,9 @@ class Report:
         }
 
 
-def check_project(project: Project, *, latest: bool = False) -> Report:
+def check_project(
+    project: Project, *, latest: bool = False, python: str | None = None
+) -> Report:
     """Check `project` against this uowgen's template and its own spec.
 
     The migration check runs in a subprocess while the others run here.
@@ -62,16 +68,22 @@ def check_project(project: Project, *, latest: bool = False) -> Report:
         project: The generated project.
         latest: Also ask the package index for the newest uowgen release (off by
             default, so that CI gives the same answer for the same commit).
+        python: The interpreter the migration check runs in (`--python`; a path,
+            or a name on PATH); default: the project's `.venv/bin/python`, else
+            the one running uowgen. One that lacks the project's dependencies is
+            a finding (UG504), never a pass.
 
     Returns:
         The report, with every finding of every check.
 
     Raises:
-        UowgenError: `latest` and the package index cannot be asked.
+        UowgenError: `latest` and the package index cannot be asked, or `python`
+            is not an executable file.
     """
+    interpreter = given_python(python) if python is not None else None
     newest = latest_release() if latest else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        migrations = pool.submit(run_migration_check, project.root)
+        migrations = pool.submit(run_migration_check, project.root, interpreter)
         recorded, version = project_version_findings(project, newest)
         current, rendered, spec = project_spec_findings(project)
         wiring = project_wiring_findings(project, current, rendered)

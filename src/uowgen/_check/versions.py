@@ -157,11 +157,13 @@ def latest_release() -> str:
         )
     except subprocess.TimeoutExpired as exc:
         raise UowgenError(
-            f"--latest: `{shown}` took more than {INDEX_TIMEOUT_S} s; is the "
-            "package index reachable?"
+            f"--latest: `{shown}` took more than {INDEX_TIMEOUT_S} s; check that "
+            "the package index is reachable, or run without --latest"
         ) from exc
     except OSError as exc:
-        raise UowgenError(f"--latest: cannot run `{shown}`: {exc}") from exc
+        raise UowgenError(
+            f"--latest: cannot run `{shown}`: {exc}; run without --latest"
+        ) from exc
     newest = parse_pip_versions(result.stdout) if result.returncode == 0 else None
     if newest is None:
         errors = [

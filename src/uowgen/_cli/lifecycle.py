@@ -49,7 +49,7 @@ def new(
     ] = False,
 ) -> None:
     """Generate a new project into DST from a model spec."""
-    with exit_on_user_error():
+    with exit_on_user_error("new"):
         interactive = spec is None and not defaults
         if interactive and not sys.stdin.isatty():
             raise UowgenError(
@@ -104,7 +104,7 @@ def validate(
     spec: Annotated[Path, typer.Argument(help="The model spec (YAML) to check.")],
 ) -> None:
     """Check a model spec and report every problem; writes nothing."""
-    with exit_on_user_error():
+    with exit_on_user_error("validate"):
         project_spec = load_spec(spec)
     count = len(project_spec.models)
     typer.echo(f"{spec}: valid ({count} model{'s' if count != 1 else ''})")
@@ -116,7 +116,7 @@ def sync(
     allow_dirty: AllowDirtyOption = False,
 ) -> None:
     """Apply the changes of uowgen.yml: code (three-way merged) and a migration."""
-    with exit_on_user_error():
+    with exit_on_user_error("sync"):
         found = find_project(project or Path.cwd())
         _sync(found, pretend=pretend, allow_dirty=allow_dirty)
 
@@ -127,6 +127,7 @@ def update(
         str | None,
         typer.Option(
             "--from",
+            metavar="SOURCE",
             help="Where the uowgen that rendered the project is: a wheel, a "
             "checkout, or a git URL (default: the package index, or the git URL "
             "the project recorded).",
@@ -136,7 +137,9 @@ def update(
     ref: Annotated[
         str | None,
         typer.Option(
-            "--ref", help="The git ref of a --from git URL (default: v<version>)."
+            "--ref",
+            metavar="REF",
+            help="The git ref of a --from git URL (default: v<version>).",
         ),
     ] = None,
     pretend: PretendOption = False,
@@ -148,7 +151,7 @@ def update(
     version's render, and your files. Conflicts are marked, listed (exit 1) and
     recorded until resolved.
     """
-    with exit_on_user_error():
+    with exit_on_user_error("update"):
         found = find_project(project or Path.cwd())
         recorded = found.rendered_version()
         from uowgen._evolve.update import plan_update
@@ -183,7 +186,7 @@ def add_model(
 
     Example: uowgen add-model Tag name:str:unique 'color:str?' owner:ref:User:cascade
     """
-    with exit_on_user_error():
+    with exit_on_user_error("add-model"):
         found = find_project(project or Path.cwd())
         new_fields = _fields(fields, from_file)
         if not new_fields:
@@ -206,12 +209,13 @@ def add_field(
 
     Example: uowgen add-field User 'phone:str?' score:int=0
     """
-    with exit_on_user_error():
+    with exit_on_user_error("add-field"):
         found = find_project(project or Path.cwd())
         new_fields = _fields(fields, from_file)
         if not new_fields:
             raise UowgenError(
-                "give at least one field (e.g. score:int=0) or --from FILE"
+                f"give {model} at least one field, as in "
+                f"`uowgen add-field {model} score:int=0`, or pass --from FILE"
             )
         text = spec_edit.add_fields(_spec_text(found), model, new_fields)
         _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
@@ -228,7 +232,7 @@ def remove_model(
     Its unedited files are deleted (edited ones are kept and listed), and a
     migration drops its table.
     """
-    with exit_on_user_error():
+    with exit_on_user_error("remove-model"):
         found = find_project(project or Path.cwd())
         text = spec_edit.remove_model(_spec_text(found), name)
         _sync(found, spec_text=text, pretend=pretend, allow_dirty=allow_dirty)
@@ -246,7 +250,7 @@ def rename_field(
 
     Editing the name in uowgen.yml by hand would drop the column and add another.
     """
-    with exit_on_user_error():
+    with exit_on_user_error("rename-field"):
         found = find_project(project or Path.cwd())
         text = spec_edit.rename_field(_spec_text(found), model, old, new)
         renames = Renames(fields={(model, new): old})
@@ -271,7 +275,7 @@ def rename_model(
     Its files move to their new names with your edits in them. Editing the name
     in uowgen.yml by hand would drop the table and create another.
     """
-    with exit_on_user_error():
+    with exit_on_user_error("rename-model"):
         found = find_project(project or Path.cwd())
         text = spec_edit.rename_model(_spec_text(found), old, new)
         _sync(
@@ -312,12 +316,16 @@ def _fragment_fields(path: Path) -> list[dict[str, Any]]:
     try:
         data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise UowgenError(f"{path}: cannot read it as YAML: {exc}") from exc
+        raise UowgenError(
+            f"{path}: cannot read it as YAML: {exc}; fix it, or give the fields in "
+            "shorthand instead of --from"
+        ) from exc
     fields = data.get("fields") if isinstance(data, dict) else data
     if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
         raise UowgenError(
             f"{path}: expected a `fields:` list of fields in the spec format, "
-            "e.g. `fields: [{name: phone, type: str, optional: true}]`"
+            "e.g. `fields: [{name: phone, type: str, optional: true}]`; fix it, or "
+            "give the fields in shorthand instead of --from"
         )
     return fields
 

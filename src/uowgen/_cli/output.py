@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,17 +12,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from uowgen._evolve.project import CONFLICTS_FILE
+from uowgen._render.answers import ANSWERS_FILE
 from uowgen._spec.models import ProjectSpec
 from uowgen._spec.shorthand import HELP as SHORTHAND_HELP
-from uowgen._spec.shorthand import parse_field
+from uowgen._spec.shorthand import ShorthandError, parse_field
 from uowgen._spec.validate import parse_spec, spec_problems
-from uowgen.errors import UowgenError
+from uowgen.errors import SpecError, UowgenError
 
 if TYPE_CHECKING:
     from uowgen._evolve.sync import SyncPlan
 
-# Help texts go through Rich markup, where `[active,blocked]` would be a style tag.
-SHORTHAND_EPILOG = SHORTHAND_HELP.replace("[", "\\[")
+# The shorthand's grammar under the help of the commands that take fields (its
+# brackets print as written: `uowgen._cli.help` escapes every help text).
+SHORTHAND_EPILOG = SHORTHAND_HELP
 
 SpecOption = Annotated[
     Path | None,
@@ -69,17 +72,71 @@ FromOption = Annotated[
 ]
 
 
+# A message that already names what to run next: a command in backticks, or an
+# option of the command (`--project`, `--from`...).
+_NAMES_A_STEP = re.compile(r"`(?:uowgen|pip|git|alembic|python)\b|(?<![\w-])--[a-z]")
+# An option that opens a message is where the problem is, not a next step.
+_LEADING_OPTION = re.compile(r"^--[\w-]+[^:]*:")
+# How an engine message that cannot know the command says "run it again".
+_AGAIN = "run the command again"
+
+
 @contextlib.contextmanager
-def exit_on_user_error() -> Iterator[None]:
-    """Print a user error in red and exit with its code; let bugs show tracebacks."""
+def exit_on_user_error(command: str) -> Iterator[None]:
+    """Print a user error in red and exit with its code; let bugs show tracebacks.
+
+    Args:
+        command: The command running (`sync`, `add-field`...): an error that does
+            not say what to run next ends with it (`next_step`).
+    """
     try:
         yield
     except UowgenError as exc:
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        typer.secho(next_step(exc, command), fg=typer.colors.RED, err=True)
         raise typer.Exit(exc.exit_code) from exc
     except KeyboardInterrupt:
         typer.secho("Stopped by user; nothing was written.", err=True)
         raise typer.Exit(130) from None
+
+
+def next_step(exc: UowgenError, command: str) -> str:
+    """The error's message, ending with what to run next (docs/errors.md).
+
+    What went wrong and where are the engine's words; the engine, which does not
+    know the command, says "run the command again", made `uowgen <command>` here.
+    An invalid spec ends with `uowgen validate` on its file (or the file to
+    restore), bad field shorthand with the help that shows the grammar, and any
+    other message that names no command or option with `uowgen <command>` again.
+    """
+    message = exc.message.replace(_AGAIN, f"run `uowgen {command}` again")
+    if isinstance(exc, SpecError):
+        return f"{message}\n{_spec_next_step(exc.source, command)}"
+    if isinstance(exc, ShorthandError):
+        return (
+            f"{message}\nthe field shorthand, with examples: `uowgen {command} --help`"
+        )
+    if _NAMES_A_STEP.search(_LEADING_OPTION.sub("", message)):
+        return message
+    return f"{message}\nfix that, then run `uowgen {command}` again"
+
+
+def _spec_next_step(source: str, command: str) -> str:
+    if source.endswith("(as changed)"):  # the command's own edit of uowgen.yml
+        return (
+            f"nothing was written: run `uowgen {command}` again with other values "
+            f"(`uowgen {command} --help` shows them)"
+        )
+    if source.endswith(ANSWERS_FILE):  # the spec the project recorded
+        return (
+            f"restore {ANSWERS_FILE} from git (`git checkout -- {ANSWERS_FILE}`), "
+            f"then run `uowgen {command}` again"
+        )
+    if command == "validate":
+        return f"fix them, then run `uowgen validate {source}` again"
+    return (
+        f"fix {source} (`uowgen validate {source}` lists every problem), then run "
+        f"`uowgen {command}` again"
+    )
 
 
 def ask_spec() -> ProjectSpec:
@@ -128,7 +185,8 @@ def ask_fields(model: str) -> list[dict[str, Any]]:
     """Ask for fields one at a time in a terminal, checking each as it is given."""
     if not sys.stdin.isatty():
         raise UowgenError(
-            f"give the fields of {model} (e.g. name:str:unique), or --from FILE"
+            f"give the fields of {model} in shorthand, as in "
+            f"`uowgen add-model {model} name:str:unique`, or pass --from FILE"
         )
     typer.echo(f"Fields of {model}, in shorthand (an empty line ends them):")
     fields: list[dict[str, Any]] = []

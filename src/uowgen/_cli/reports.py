@@ -35,17 +35,29 @@ def check(
             "(off by default, so CI answers the same for the same commit).",
         ),
     ] = False,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            metavar="PATH",
+            help="The interpreter the project is installed in, to check the "
+            "migrations with (default: the project's .venv/bin/python, else the "
+            "one running uowgen).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check the project is in step with this uowgen and its spec: a gate for CI.
 
     Checks the template version, unapplied uowgen.yml changes, the wiring of
     every model, leftover conflicts, and the models against the migrations (on a
-    scratch SQLite database). Exit 0: in step; 1: findings, one a line, each with
-    the command that fixes it; 2: not a project, or the check could not run.
+    scratch SQLite database, in the project's interpreter: a project not
+    installed there is a finding). Exit 0: in step; 1: findings, one a line, each
+    with the command that fixes it; 2: not a project, or the check could not run.
     """
-    with exit_on_user_error():
+    with exit_on_user_error("check"):
         found = find_project(project or Path.cwd())
-        report = check_project(found, latest=latest)
+        report = check_project(found, latest=latest, python=python)
     typer.echo(format_report(report, output, cwd=Path.cwd()))
     if not report.ok:
         raise typer.Exit(1)
@@ -71,6 +83,7 @@ def doctor(
         list[str] | None,
         typer.Option(
             "--select",
+            metavar="CODES",
             help="Rules to check, by code or prefix (UOW003, UOW00); comma-separated "
             "or repeated. Replaces the config's select.",
             show_default=False,
@@ -80,6 +93,7 @@ def doctor(
         list[str] | None,
         typer.Option(
             "--ignore",
+            metavar="CODES",
             help="Rules not to check, by code or prefix; added to the config's.",
             show_default=False,
         ),
@@ -106,7 +120,7 @@ def doctor(
             return None
         return [code for value in values for code in value.split(",") if code.strip()]
 
-    with exit_on_user_error():
+    with exit_on_user_error("doctor"):
         report = run_doctor(
             paths or [Path()],
             select=codes(select),

@@ -43,6 +43,8 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "venv",
 )
 _KEYS = {"select", "ignore", "exclude", "per-file-ignores"}
+# What to do next about a bad configuration (docs/errors.md).
+_FIX = "; fix it, or run `uowgen doctor --no-config`"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ def load_config(start: Path) -> DoctorConfig:
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UowgenError(f"{pyproject}: cannot read it as TOML: {exc}") from exc
+            raise UowgenError(
+                f"{pyproject}: cannot read it as TOML: {exc}{_FIX}"
+            ) from exc
         table = data.get("tool", {}).get("uowgen", {}).get("doctor")
         if table is None:
             continue
@@ -128,12 +132,13 @@ def load_config(start: Path) -> DoctorConfig:
 def _parse(table: Any, source: Path) -> DoctorConfig:
     where = f"{source}: [tool.uowgen.doctor]"
     if not isinstance(table, dict):
-        raise UowgenError(f"{where} must be a table")
+        raise UowgenError(f"{where} must be a table{_FIX}")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise UowgenError(
             f"{where}: unknown key {unknown[0]!r}; the keys are "
             + ", ".join(sorted(_KEYS))
+            + _FIX
         )
     select = table.get("select")
     config = DoctorConfig(
@@ -147,24 +152,24 @@ def _parse(table: Any, source: Path) -> DoctorConfig:
     try:
         config.codes()  # an unknown rule is an error now, with the file's name
     except UowgenError as exc:
-        raise UowgenError(f"{where}: {exc.message}") from exc
+        raise UowgenError(f"{where}: {exc.message}{_FIX}") from exc
     return config
 
 
 def _per_file_ignores(value: Any, where: str) -> dict[str, frozenset[str]]:
     if not isinstance(value, dict):
-        raise UowgenError(f"{where} per-file-ignores must be a table of lists")
+        raise UowgenError(f"{where} per-file-ignores must be a table of lists{_FIX}")
     ignores: dict[str, frozenset[str]] = {}
     for pattern, codes in value.items():
         listed = _strings(codes, f"{where} per-file-ignores {pattern!r}")
         try:
             ignores[pattern] = selected_codes(listed, ())
         except UowgenError as exc:
-            raise UowgenError(f"{where} per-file-ignores: {exc.message}") from exc
+            raise UowgenError(f"{where} per-file-ignores: {exc.message}{_FIX}") from exc
     return ignores
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UowgenError(f"{where} must be a list of strings")
+        raise UowgenError(f"{where} must be a list of strings{_FIX}")
     return tuple(value)

@@ -57,6 +57,7 @@ def _text(report: DoctorReport) -> str:
 def _json(report: DoctorReport) -> dict[str, Any]:
     return {
         "version": 1,
+        "uowgen_version": __version__,
         "files": report.files,
         "findings": [_finding_json(f) for f in report.findings],
         "warnings": [

@@ -256,7 +256,7 @@ def apply_plan(plan: MergePlan, ours: Path) -> None:
         listed = "\n".join(f"  - {path}" for path in moved)
         raise UowgenError(
             "these files changed after the merge was planned, so nothing was "
-            f"written:\n{listed}\nRun the command again to merge the current files."
+            f"written:\n{listed}\nrun the command again to merge the current files"
         )
     writes = [
         (change.path, change.new) for change in plan.changes if change.new is not None

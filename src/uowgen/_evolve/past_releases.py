@@ -115,7 +115,10 @@ def _from_source(
     path = Path(source).expanduser()
     if path.is_file():
         if path.suffix != ".whl":
-            raise UowgenError(f"--from {source}: a file must be a uowgen wheel (.whl)")
+            raise UowgenError(
+                f"--from {source}: a file must be a uowgen wheel (.whl); pass --from "
+                "with a uowgen wheel, checkout or git URL"
+            )
         unpacked = _unpack_wheel(path, scratch / "wheel")
         return Release(_read_version(unpacked), unpacked, f"the wheel {path}")
     if path.is_dir():
@@ -129,16 +132,21 @@ def _from_source(
         if not is_checkout and not (path / ".git").exists():
             raise UowgenError(
                 f"--from {source}: not a uowgen checkout (copier.yml and "
-                "src/uowgen/), an unpacked wheel or a git repository"
+                "src/uowgen/), an unpacked wheel or a git repository; pass --from "
+                "with a uowgen wheel, checkout or git URL"
             )
     elif "://" not in source and not source.startswith("git@"):
         raise UowgenError(
             f"--from {source}: no such file or folder, and not a git URL "
-            "(https://…, ssh://…, git@…, file://…)"
+            "(https://…, ssh://…, git@…, file://…); pass --from with a uowgen "
+            "wheel, checkout or git URL"
         )
     wanted = ref or (f"v{version}" if version else None)
     if wanted is None:
-        raise UowgenError(f"--from {source}: say which version with --ref")
+        raise UowgenError(
+            f"--from {source}: say which version with --ref, as in "
+            f"`uowgen update --from {source} --ref vX.Y.Z`"
+        )
     checkout = _clone(source, wanted, scratch / "template")
     return Release(
         _read_version(checkout / "src"), checkout / "src", f"{source} at {wanted}"
@@ -154,10 +162,14 @@ def _clone(url: str, ref: str, into: Path) -> Path:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise UowgenError(
-                f"cannot get {url} at {ref}: {done.stderr.strip() or done.stdout}"
+                f"cannot get {url} at {ref} (check the URL and --ref, or pass --from "
+                f"with a wheel or a checkout): {done.stderr.strip() or done.stdout}"
             )
     if not (into / "copier.yml").is_file() or not (into / "src" / PACKAGE).is_dir():
-        raise UowgenError(f"{url} at {ref} is not uowgen's repository (no copier.yml)")
+        raise UowgenError(
+            f"{url} at {ref} is not uowgen's repository (no copier.yml): pass --from "
+            "with uowgen's repository, a wheel or a checkout"
+        )
     return into
 
 
@@ -209,12 +221,21 @@ def _unpack_wheel(wheel: Path, into: Path) -> Path:
             for member in archive.namelist():
                 target = (into / member).resolve()
                 if not target.is_relative_to(into.resolve()):
-                    raise UowgenError(f"{wheel}: unsafe path in the archive: {member}")
+                    raise UowgenError(
+                        f"{wheel}: unsafe path in the archive: {member}; pass --from "
+                        "with another uowgen wheel"
+                    )
             archive.extractall(into)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise UowgenError(f"{wheel}: not a readable wheel: {exc}") from exc
+        raise UowgenError(
+            f"{wheel}: not a readable wheel: {exc}; pass --from with another uowgen "
+            "wheel"
+        ) from exc
     if not (into / PACKAGE / "_template" / "copier.yml").is_file():
-        raise UowgenError(f"{wheel}: not a uowgen wheel (no uowgen/_template)")
+        raise UowgenError(
+            f"{wheel}: not a uowgen wheel (no uowgen/_template); pass --from with a "
+            "uowgen wheel"
+        )
     return into
 
 
@@ -225,7 +246,8 @@ def _read_version(path: Path) -> str:
         tree = ast.parse(version_file.read_text(encoding="utf-8"))
     except (OSError, SyntaxError) as exc:
         raise UowgenError(
-            f"{version_file}: cannot read uowgen's version: {exc}"
+            f"{version_file}: cannot read uowgen's version: {exc}; pass --from with "
+            "a uowgen wheel, checkout or git URL"
         ) from exc
     for node in tree.body:
         if (
@@ -237,7 +259,10 @@ def _read_version(path: Path) -> str:
             and isinstance(node.value.value, str)
         ):
             return node.value.value
-    raise UowgenError(f"{version_file}: no __version__ in it")
+    raise UowgenError(
+        f"{version_file}: no __version__ in it; pass --from with a uowgen wheel, "
+        "checkout or git URL"
+    )
 
 
 class ReleaseRender:
@@ -305,6 +330,7 @@ class ReleaseRender:
             raise UowgenError(
                 f"{self.release.origin} rendered as uowgen "
                 f"{recorded.get('_uowgen_version')}, not {self.release.version}: "
-                "another uowgen installation shadows it on the import path"
+                "another uowgen installation shadows it on the import path: unset "
+                "PYTHONPATH, then run the command again"
             )
         return tree

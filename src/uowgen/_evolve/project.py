@@ -51,9 +51,15 @@ class Project:
         try:
             data = _yaml.safe_load(self.answers_path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise UowgenError(f"{self.answers_path}: cannot read it: {exc}") from exc
+            raise UowgenError(
+                f"{self.answers_path}: cannot read it: {exc}; restore it from git "
+                f"(`git checkout -- {ANSWERS_FILE}`)"
+            ) from exc
         if not isinstance(data, dict):
-            raise UowgenError(f"{self.answers_path}: not a copier answers file")
+            raise UowgenError(
+                f"{self.answers_path}: not a copier answers file; restore it from "
+                f"git (`git checkout -- {ANSWERS_FILE}`)"
+            )
         return data
 
     def rendered_spec(self) -> ProjectSpec:
@@ -81,8 +87,8 @@ def find_project(start: Path) -> Project:
             return Project(folder)
     raise UowgenError(
         f"{start} is not inside a uowgen project (no folder up from it has both "
-        f"{SPEC_FILE} and {ANSWERS_FILE}); run the command in a project made by "
-        "`uowgen new`, or pass --project DIR"
+        f"{SPEC_FILE} and {ANSWERS_FILE}); run it in a project made by "
+        "`uowgen new DST --spec SPEC`, or pass --project DIR"
     )
 
 
@@ -105,7 +111,10 @@ def uncommitted(root: Path, paths: list[str]) -> list[str] | None:
         check=False,
     )
     if status.returncode != 0:
-        raise UowgenError(f"git status failed in {root}: {status.stderr.strip()}")
+        raise UowgenError(
+            f"git status failed in {root}: {status.stderr.strip()}; fix the "
+            "repository (`git status` shows the error), then run the command again"
+        )
     entries = [entry for entry in status.stdout.split("\0") if entry]
     # "XY path": untracked files ("??") count too: sync would overwrite them.
     return sorted(entry[3:] for entry in entries if len(entry) > 3)

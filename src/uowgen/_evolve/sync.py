@@ -202,8 +202,10 @@ def check_no_open_conflicts(project: Project) -> None:
     left = open_conflicts(project)
     if left:
         raise UowgenError(
-            "resolve the conflicts of the last sync first (then delete "
-            f"{CONFLICTS_FILE}):\n" + "\n".join(f"  {place}" for place in left)
+            "resolve the conflicts of the last sync first:\n"
+            + "\n".join(f"  {place}" for place in left)
+            + f"\nthen delete {CONFLICTS_FILE} and run the command again "
+            "(`uowgen check` lists what is left)"
         )
 
 
@@ -242,8 +244,8 @@ def check_clean(plan: SyncPlan, *, allow_dirty: bool) -> None:
         listed = "\n".join(f"  {path}" for path in plan.dirty)
         raise UowgenError(
             "these files have uncommitted changes and the sync would write them:\n"
-            f"{listed}\ncommit or stash them first (or pass --allow-dirty), so that "
-            "`git checkout .` can undo the sync"
+            f"{listed}\ncommit or stash them first, so that `git checkout .` can "
+            "undo the sync, then run the command again (or pass --allow-dirty)"
         )
 
 

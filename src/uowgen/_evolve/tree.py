@@ -65,14 +65,20 @@ def _write_atomically(root: Path, path: str, content: bytes) -> None:
             temporary.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise UowgenError(f"{path}: cannot write it: {exc.strerror}") from exc
+        raise UowgenError(
+            f"{path}: cannot write it: {exc.strerror}; fix that, then run the "
+            "command again"
+        ) from exc
 
 
 def _remove(root: Path, path: str) -> None:
     try:
         (root / path).unlink(missing_ok=True)
     except OSError as exc:
-        raise UowgenError(f"{path}: cannot remove it: {exc.strerror}") from exc
+        raise UowgenError(
+            f"{path}: cannot remove it: {exc.strerror}; fix that, then run the "
+            "command again"
+        ) from exc
     for parent in PurePosixPath(path).parents[:-1]:  # never "." (the root)
         try:
             (root / parent).rmdir()
@@ -101,7 +107,10 @@ def _read(target: Path, path: str) -> bytes:
     try:
         return target.read_bytes()
     except OSError as exc:
-        raise UowgenError(f"{path}: cannot read it: {exc.strerror}") from exc
+        raise UowgenError(
+            f"{path}: cannot read it: {exc.strerror}; fix that, then run the command "
+            "again"
+        ) from exc
 
 
 def _is_binary(content: bytes) -> bool:

@@ -4,13 +4,14 @@ The same three-way merge as `sync`, with the template changing instead of the sp
 
 - BASE: the recorded spec rendered by the uowgen version that rendered the project
   (its own template and code, fetched by `uowgen._evolve.past_releases`);
-- THEIRS: the same spec rendered by this version;
+- THEIRS: the same spec rendered by this version (as the upgrade steps amend it);
 - OURS: the working tree.
 
 Upgrade steps (`uowgen._evolve.upgrade_steps`) of the versions crossed join the plan: file
 moves go into the merge, edits of files the template does not render are shown
-and written with it. The plan is a `SyncPlan`, so pretend, apply, the dirty-tree
-refusal and the conflict list are the ones `sync` uses.
+and written with it, and amendments of the recorded spec (a name to keep) go into
+THEIRS and the new answers. The plan is a `SyncPlan`, so pretend, apply, the
+dirty-tree refusal and the conflict list are the ones `sync` uses.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from uowgen._evolve.merge import plan_merge
 from uowgen._evolve.past_releases import Release, ReleaseRender, locate
 from uowgen._evolve.project import Project, uncommitted
 from uowgen._evolve.sync import SyncPlan, check_no_open_conflicts, merged_by_hand
-from uowgen._evolve.upgrade_steps import edits_of, moves_of, steps_between
+from uowgen._evolve.upgrade_steps import (
+    edits_of,
+    moves_of,
+    spec_of,
+    steps_between,
+)
 from uowgen._render.answers import ANSWERS_FILE
 from uowgen._render.engine import render_tree
 from uowgen._version import __version__
@@ -51,8 +57,8 @@ def plan_update(
     if recorded is not None and _newer(recorded, than=__version__):
         raise UowgenError(
             f"{project.root} was rendered by uowgen {recorded}, newer than this "
-            f"uowgen {__version__}: install uowgen>={recorded} (an update never "
-            "goes back)"
+            f"uowgen {__version__}: install it (`pip install -U "
+            f"'uowgen>={recorded}'`); an update never goes back"
         )
     if recorded == __version__ and source is None:
         return None, None
@@ -68,13 +74,16 @@ def plan_update(
         if _newer(release.version, than=__version__):
             raise UowgenError(
                 f"{release.origin} is uowgen {release.version}, newer than this "
-                f"uowgen {__version__}: install uowgen>={release.version}"
+                f"uowgen {__version__}: install it (`pip install -U "
+                f"'uowgen>={release.version}'`), or pass --from with the uowgen "
+                "that rendered the project"
             )
+        steps = steps_between(release.version, __version__)
+        amended = spec_of(steps, spec)
         # The old version renders in its own process while this one renders here.
         with ReleaseRender(release, answers, Path(scratch)) as old_render:
-            rendered = render_tree(spec)
+            rendered = render_tree(amended)
             old = old_render.result()
-    steps = steps_between(release.version, __version__)
     base = {p: c for p, c in old.items() if not merged_by_hand(p)}
     theirs = {p: c for p, c in rendered.items() if not merged_by_hand(p)}
     merge = plan_merge(
@@ -88,7 +97,7 @@ def plan_update(
     plan = SyncPlan(
         project=project,
         old=spec,
-        new=spec,
+        new=amended,
         merge=merge,
         answers=_keep_git_source(rendered[ANSWERS_FILE], answers, source),
         spec=None,
@@ -128,4 +137,8 @@ def _newer(version: str, *, than: str) -> bool:
     try:
         return Version(version) > Version(than)
     except InvalidVersion as exc:
-        raise UowgenError(f"not a uowgen version: {exc}") from exc
+        raise UowgenError(
+            f"not a uowgen version: {exc}; fix `_uowgen_version` in "
+            ".copier-answers.yml, or pass --from with the uowgen that rendered the "
+            "project"
+        ) from exc

@@ -94,14 +94,53 @@ def build_context(spec: ProjectSpec) -> Context:
     )
 
 
+# A field's keys in the order people write them (docs/spec.md): the name, the type,
+# what it refers to or allows, unique, its size, then optional, index, default, and
+# a ref's on_delete and related_name. A key not listed (none yet) goes last.
+FIELD_KEY_ORDER = (
+    "name",
+    "type",
+    "to",
+    "values",
+    "unique",
+    "max_length",
+    "precision",
+    "scale",
+    "optional",
+    "index",
+    "default",
+    "on_delete",
+    "related_name",
+)
+_FIELD_KEY_RANK = {key: rank for rank, key in enumerate(FIELD_KEY_ORDER)}
+
+
 def spec_yaml(spec: ProjectSpec) -> str:
-    """The canonical text of a spec, as kept in the generated `uowgen.yml`."""
+    """The canonical text of a spec, as kept in the generated `uowgen.yml`.
+
+    One field a line, its keys in `FIELD_KEY_ORDER`, and no line wrapped however
+    long (an enum's values stay on their field's line).
+    """
     data = spec.to_data()
     data["models"] = [
-        {**model, "fields": [_flow(field) for field in model["fields"]]}
+        {**model, "fields": [_flow(_in_key_order(field)) for field in model["fields"]]}
         for model in data["models"]
     ]
-    return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+    return yaml.dump(
+        data,
+        Dumper=_SpecDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=float("inf"),  # PyYAML only compares it: never wrap
+    )
+
+
+def _in_key_order(field: dict[str, Any]) -> dict[str, Any]:
+    last = len(FIELD_KEY_ORDER)
+    return {
+        key: field[key]
+        for key in sorted(field, key=lambda key: _FIELD_KEY_RANK.get(key, last))
+    }
 
 
 class _Flow(dict[str, Any]):
@@ -125,12 +164,17 @@ _SpecDumper.add_representer(
         "tag:yaml.org,2002:map", data.items(), flow_style=True
     ),
 )
-# PyYAML writes U+0085 (NEXT LINE) raw in plain and single-quoted scalars, where it
+# A string with a line break is double-quoted, where PyYAML escapes it (`\n`): single
+# quotes would fold it over lines, and it would break its field's line. U+0085 (NEXT
+# LINE) is one: PyYAML writes it raw in plain and single-quoted scalars, where it
 # reads back as a line break; double quotes escape it as `\N`.
+_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
 _SpecDumper.add_representer(
     str,
     lambda dumper, data: dumper.represent_scalar(
-        "tag:yaml.org,2002:str", data, style='"' if "\x85" in data else None
+        "tag:yaml.org,2002:str",
+        data,
+        style='"' if _LINE_BREAKS.intersection(data) else None,
     ),
 )
 
@@ -386,18 +430,23 @@ def _worked_example(entities: list[Entity]) -> Pick:
     """Pick a model and field for the README's read -> slow call -> write example.
 
     A unique text field is the point of the example; an email is the seed's case.
+    The first model (in spec order) with a unique `email` field, else the first
+    model, with its first unique text field if it has one. So a model appended to
+    the spec (`uowgen add-model`) never moves the example, unless it brings the
+    spec's first unique email.
     """
-    candidates = [
-        (entity, f)
-        for entity in entities
-        for f in entity.fields
-        if f.unique and f.kind != "ref" and TYPES[f.kind].text
-    ]
-    candidates.sort(key=lambda pair: pair[1].name != "email")
-    if candidates:
-        entity, chosen = candidates[0]
-        return Pick(entity, chosen)
-    return Pick(entities[0], None)
+    for entity in entities:
+        email = next(
+            (f for f in entity.fields if _unique_text(f) and f.name == "email"), None
+        )
+        if email is not None:
+            return Pick(entity, email)
+    first = entities[0]
+    return Pick(first, next((f for f in first.fields if _unique_text(f)), None))
+
+
+def _unique_text(f: Field) -> bool:
+    return f.unique and _is_text(f)
 
 
 def _first(entities: list[Entity], wanted: Callable[[Field], bool]) -> Pick | None:

@@ -28,7 +28,10 @@ def template_root() -> Path:
     checkout = package.parent.parent
     if (checkout / "copier.yml").is_file():
         return checkout
-    raise UowgenError(f"uowgen's template is missing (looked in {bundled})")
+    raise UowgenError(
+        f"uowgen's template is missing (looked in {bundled}); reinstall uowgen "
+        "(`pip install --force-reinstall uowgen`)"
+    )
 
 
 def generate(
@@ -158,7 +161,9 @@ def _portable_answers(answers_file: Path) -> None:
 
 def _check_destination(dst: Path, *, overwrite: bool) -> None:
     if dst.exists() and not dst.is_dir():
-        raise UowgenError(f"{dst} exists and is not a directory")
+        raise UowgenError(
+            f"{dst} exists and is not a directory; give `uowgen new` another folder"
+        )
     if dst.is_dir() and any(dst.iterdir()) and not overwrite:
         raise UowgenError(f"{dst} is not empty; pass --overwrite to render into it")
 
