@@ -173,13 +173,14 @@ class UowgenContext(ContextHook):
             new is not old for new, old in zip(answers, self._answers, strict=True)
         ):
             data = _spec_data(*answers)
-            key = json.dumps(data, sort_keys=True, default=str)
+            # Key order counts: uowgen.yml keeps the order the spec was written in.
+            key = json.dumps(data, default=str)
             if key not in self._keyed:
                 try:
                     spec = parse_spec(data, source="copier answers")
                 except SpecError as exc:
                     raise ValueError(exc.message) from exc
-                self._keyed[key] = build_context(spec).template_data()
+                self._keyed[key] = build_context(spec, answers[0]).template_data()
             self._answers, self._derived = answers, self._keyed[key]
         context.update(
             self._derived,

@@ -284,7 +284,9 @@ def test_new_renders_the_project_and_prints_next_steps(
     assert f"cd {dst}" in result.stdout
     assert "uvicorn --factory shop.main:create_app" in result.stdout
     kept = (dst / "uowgen.yml").read_text(encoding="utf-8")
-    assert kept.endswith(spec_yaml(load_spec(SHOP)))
+    # The spec as written: its keys in the file's order.
+    written = yaml.safe_load(SHOP.read_text(encoding="utf-8"))["models"]
+    assert kept.endswith(spec_yaml(load_spec(SHOP), written))
     assert load_spec(dst / "uowgen.yml").to_data() == load_spec(SHOP).to_data()
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert answers["package_name"] == "shop"
@@ -501,3 +503,26 @@ def test_a_sync_over_uncommitted_changes_says_what_to_run_next(
     assert_next_step(result, "uncommitted changes", "models/note.py")
     assert "then run `uowgen sync` again (or pass --allow-dirty)" in result.stderr
     assert model.read_text().endswith("# mine, uncommitted\n")
+
+
+AS_WRITTEN = """\
+project_name: Keys As Written
+models:
+  - name: Level
+    fields:
+      - {name: title, optional: true, type: str, max_length: 50}
+      - {type: enum, name: grade, values: [beginner, intermediate, advanced, expert, master, grandmaster, legendary]}
+  - name: Course
+    fields:
+      - {name: level, type: ref, on_delete: cascade, to: Level}
+"""  # its enum line is long, and must stay one line
+
+
+def test_new_keeps_the_spec_as_written(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yml"
+    spec.write_text(AS_WRITTEN, encoding="utf-8")
+    result = runner.invoke(app, ["new", str(tmp_path / "app"), "--spec", str(spec)])
+    assert result.exit_code == 0, result.output
+    kept = (tmp_path / "app" / "uowgen.yml").read_text(encoding="utf-8")
+    # Same key order, one field a line, the long line unwrapped.
+    assert kept.endswith(AS_WRITTEN.removeprefix("project_name: Keys As Written\n"))

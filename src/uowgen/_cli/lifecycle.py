@@ -58,15 +58,18 @@ def new(
                 "default answers"
             )
         _refuse_overwriting_a_project(dst, overwrite=overwrite)
+        written = None
         if spec is not None:
             project_spec: ProjectSpec | None = load_spec(spec)
+            # The spec's key order, which the project's uowgen.yml keeps.
+            written = _yaml.safe_load(spec.read_text(encoding="utf-8")).get("models")
         elif interactive:
             project_spec = ask_spec()
         else:
             project_spec = None  # copier's defaults
         from uowgen._render.engine import generate
 
-        made = generate(project_spec, dst, overwrite=overwrite)
+        made = generate(project_spec, dst, overwrite=overwrite, written=written)
     files = sum(1 for path in made.rglob("*") if path.is_file())
     models = len(load_spec(made / "uowgen.yml").models)  # the spec the project keeps
     typer.secho(

@@ -24,13 +24,15 @@ ANSWERS_FILE: Final = ".copier-answers.yml"
 SPEC_KEYS: Final = ("project_name", "package_name", "admin", "models")
 
 
-def spec_answers(spec: ProjectSpec) -> dict[str, Any]:
+def spec_answers(spec: ProjectSpec, written: object = None) -> dict[str, Any]:
     """The copier answers for a spec: what `copier copy --data-file` would pass.
 
-    Values keep their YAML types (a date default stays a date), so both routes
-    record the same `.copier-answers.yml`.
+    Values keep their YAML types (a date default stays a date), and with `written`
+    (the models as the spec file has them) each key is where the file has it, so
+    both routes record the same `.copier-answers.yml` and the same `uowgen.yml`.
     """
     models = spec.model_dump(mode="python", exclude_defaults=True)["models"]
+    models = in_written_order(models, written)
     answers: dict[str, Any] = {
         "project_name": spec.project_name,
         "package_name": spec.package,
@@ -75,4 +77,42 @@ def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
         key: value
         for key, value in answers.items()
         if key != "admin" or value is not False
+    }
+
+
+def in_written_order(
+    models: list[dict[str, Any]], written: object
+) -> list[dict[str, Any]]:
+    """`models` (a spec's data) with its keys in the order they were `written`.
+
+    `written` is the spec's `models` list as YAML read it. The spec is the user's text: a project's `uowgen.yml` keeps their order. Models
+    and fields pair by position (parsing keeps both orders); keys `written` lacks
+    keep their own order, after the written ones.
+    """
+    if not isinstance(written, list):
+        return models
+    ordered = []
+    for position, model in enumerate(models):
+        as_written = _mapping_at(written, position)
+        moved = _keys_like(model, as_written)
+        if isinstance(moved.get("fields"), list):
+            fields = as_written.get("fields")
+            fields = fields if isinstance(fields, list) else []
+            moved["fields"] = [
+                _keys_like(field, _mapping_at(fields, index))
+                for index, field in enumerate(moved["fields"])
+            ]
+        ordered.append(moved)
+    return ordered
+
+
+def _mapping_at(items: list[Any], position: int) -> Mapping[str, Any]:
+    item = items[position] if position < len(items) else None
+    return item if isinstance(item, Mapping) else {}
+
+
+def _keys_like(data: dict[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
+    rank = {key: index for index, key in enumerate(written)}
+    return {
+        key: data[key] for key in sorted(data, key=lambda k: rank.get(k, len(rank)))
     }

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from uowgen._migrate.writer import initial_migration
+from uowgen._render.answers import in_written_order
 from uowgen._render.contract import (
     AdminTests,
     Context,
@@ -42,8 +43,11 @@ from uowgen._spec.models import (
 )
 
 
-def build_context(spec: ProjectSpec) -> Context:
-    """Everything the template needs beyond the copier answers."""
+def build_context(spec: ProjectSpec, written: object = None) -> Context:
+    """Everything the template needs beyond the copier answers.
+
+    `written` is the `models` answer as given: `uowgen.yml` keeps its key order.
+    """
     schema = Schema(spec)
     entities = [_entity(schema.tables[model.name]) for model in spec.models]
     by_name = {entity.name: entity for entity in entities}
@@ -89,7 +93,7 @@ def build_context(spec: ProjectSpec) -> Context:
         },
         example=_worked_example(entities),
         hostile=_hostile_examples(entities),
-        spec_yaml=spec_yaml(spec),
+        spec_yaml=spec_yaml(spec, written),
         initial_migration=initial_migration(spec),
     )
 
@@ -115,16 +119,21 @@ FIELD_KEY_ORDER = (
 _FIELD_KEY_RANK = {key: rank for rank, key in enumerate(FIELD_KEY_ORDER)}
 
 
-def spec_yaml(spec: ProjectSpec) -> str:
-    """The canonical text of a spec, as kept in the generated `uowgen.yml`.
+def spec_yaml(spec: ProjectSpec, written: object = None) -> str:
+    """The text of a spec, as kept in the generated `uowgen.yml`.
 
-    One field a line, its keys in `FIELD_KEY_ORDER`, and no line wrapped however
-    long (an enum's values stay on their field's line).
+    One field a line, and no line wrapped however long (an enum's values stay on
+    their field's line). Keys are in the order the spec was written in (`written`:
+    its `models` as YAML read them), else a field's in `FIELD_KEY_ORDER`.
     """
     data = spec.to_data()
-    data["models"] = [
-        {**model, "fields": [_flow(_in_key_order(field)) for field in model["fields"]]}
+    models = [
+        {**model, "fields": [_in_key_order(field) for field in model["fields"]]}
         for model in data["models"]
+    ]
+    data["models"] = [
+        {**model, "fields": [_flow(field) for field in model["fields"]]}
+        for model in in_written_order(models, written)
     ]
     return yaml.dump(
         data,

@@ -40,8 +40,12 @@ def generate(
     *,
     overwrite: bool = False,
     interactive: bool = False,
+    written: object = None,
 ) -> Path:
     """Generate a project from `spec` into `dst` and return `dst`.
+
+    `written` is the spec file's `models` as YAML read them: the project's
+    `uowgen.yml` keeps the order their keys were written in.
 
     The project is rendered and formatted in a scratch folder first and moved into
     place only when everything succeeded, so a failure leaves `dst` as it was.
@@ -54,7 +58,7 @@ def generate(
     _check_destination(dst, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
         staged = Path(scratch) / (dst.name or "project")
-        _render(spec, staged, interactive=interactive)
+        _render(spec, staged, interactive=interactive, written=written)
         _place(staged, dst)
     return dst
 
@@ -107,7 +111,13 @@ class _ScratchWorker(Worker):
         del dst_relpath, src_mode
 
 
-def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> None:
+def _render(
+    spec: ProjectSpec | None,
+    staged: Path,
+    *,
+    interactive: bool,
+    written: object = None,
+) -> None:
     root = template_root()
     source = _snapshot(root, staged.parent / ".uowgen-template")
     try:
@@ -115,7 +125,7 @@ def _render(spec: ProjectSpec | None, staged: Path, *, interactive: bool) -> Non
         with _ScratchWorker(
             src_path=str(source),
             dst_path=staged,
-            data=spec_answers(spec) if spec is not None else {},
+            data=spec_answers(spec, written) if spec is not None else {},
             defaults=not interactive,
             unsafe=True,  # our own template: its tasks run ruff on the output
             quiet=True,
