@@ -1,7 +1,9 @@
 """Fuzz every example and edge-case project's API with schemathesis, on both databases.
 
 The budget (a fixed seed, `CI_MAX_EXAMPLES` per operation, all phases including the
-stateful one) fits CI; `./scripts/fuzz` runs the same harness for longer.
+stateful one) fits CI; `./scripts/fuzz` runs the same harness for longer. Every
+check runs (see `tests.fuzz.CHECKS`), so besides no 5xx and no undocumented response,
+input the document allows is accepted and input it forbids is refused.
 """
 
 from __future__ import annotations

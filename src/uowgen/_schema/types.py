@@ -383,7 +383,9 @@ TYPES: dict[str, FieldType] = {
             python="int",
             sa_type="BigInteger",
             column=lambda _: sa.BigInteger(),
-            input=_INTEGER.format(low=-INT64, high=INT64 - 1),
+            # `lt=` 2**63, not `le=` 2**63 - 1: the OpenAPI document keeps bounds
+            # as floats, and 2**63 is one exactly (2**63 - 1 would read as 2**63).
+            input=f"Annotated[int, Field(strict=True, ge={-INT64}, lt={INT64})]",
             sample="n",
             literal=_repr,
             value=_plain_value(lambda value: value),
