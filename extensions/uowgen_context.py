@@ -91,10 +91,16 @@ def _report(problems: list[str]) -> str:
 
 
 def check_models(
-    models: Any, project_name: Any, package_name: Any, admin: Any = False
+    models: Any,
+    project_name: Any,
+    package_name: Any,
+    admin: Any = False,
+    auth: Any = None,
 ) -> str:
     """Copier validator: empty when the models make a valid spec, else the problems."""
-    problems = spec_problems(_spec_data(models, project_name, package_name, admin))
+    problems = spec_problems(
+        _spec_data(models, project_name, package_name, admin, auth)
+    )
     return _report(problems) if problems else ""
 
 
@@ -156,7 +162,7 @@ class UowgenContext(ContextHook):
         # thousand times for 30 models) with the same answers: derive them once per
         # environment, which copier makes anew for each render, so nothing carries
         # over from one render (or template version) to the next.
-        self._answers: tuple[Any, Any, Any, Any] | None = None
+        self._answers: tuple[Any, Any, Any, Any, Any] | None = None
         self._derived: dict[str, Any] = {}
         self._keyed: dict[str, dict[str, Any]] = {}
 
@@ -168,6 +174,7 @@ class UowgenContext(ContextHook):
             context["project_name"],
             context.get("package_name"),
             context.get("admin", False),
+            context.get("auth"),
         )
         if self._answers is None or any(
             new is not old for new, old in zip(answers, self._answers, strict=True)

@@ -425,6 +425,57 @@ def test_rename_model_moves_its_files_with_the_edits_and_keeps_its_rows(
     check_project(project)
 
 
+def test_auth_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    database = tmp_path / "app.db"
+    alembic_upgrade(project, database)
+    spec = project / "uowgen.yml"
+    original = spec.read_text()
+    spec.write_text(
+        original.replace(
+            "project_name: Fastbot\n", "project_name: Fastbot\nauth: oidc\n"
+        ).replace(
+            "  - name: UserType\n",
+            '  - name: UserType\n    access: {read: public, write: "role:admin"}\n',
+        )
+    )
+
+    uowgen(runner, project, "sync")
+
+    auth = project / "src/fastbot/auth"
+    assert (auth / "tokens.py").is_file() and (auth / "keys.py").is_file()
+    # Tokens need no table: no migration.
+    assert not list((project / "migrations/versions").glob("0002_*.py"))
+    routes = (project / "src/fastbot/api/routes/user_type.py").read_text()
+    assert 'WRITE_ACCESS = AccessRule.role("admin")' in routes
+    assert "READ_ACCESS = AccessRule.public()" in routes
+    assert (
+        "READ_ACCESS = AccessRule.authenticated()"
+        in (project / "src/fastbot/api/routes/user.py").read_text()
+    )
+    assert "auth: oidc" in (project / ".copier-answers.yml").read_text()
+    assert "AUTH_ISSUER_URL" in (project / "README.md").read_text()
+    assert '"PyJWT==' in (project / "pyproject.toml").read_text()
+    assert_edits_kept(project)
+    # The project's own checks and tests, the auth ones on its stub provider.
+    check_project(project)
+
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "auth on")
+    spec.write_text(original)
+    uowgen(runner, project, "sync")
+
+    assert not auth.exists()
+    assert (
+        "AccessRule"
+        not in (project / "src/fastbot/api/routes/user_type.py").read_text()
+    )
+    assert "auth" not in (project / ".copier-answers.yml").read_text()
+    assert not list((project / "migrations/versions").glob("0002_*.py"))
+    assert_edits_kept(project)
+    check_project(project, "src")
+
+
 def test_the_admin_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     database = tmp_path / "app.db"

@@ -26,6 +26,10 @@ def spec_changes(old: ProjectSpec, new: ProjectSpec) -> list[tuple[str, str | No
         changes.append((f"package is now {new.package}", None))
     if old.admin != new.admin:
         changes.append((f"admin is now {'on' if new.admin else 'off'}", None))
+    if (old.auth is None) != (new.auth is None):
+        changes.append((f"auth is now {'on' if new.auth else 'off'}", None))
+    elif old.auth != new.auth:
+        changes.append(("auth changed", None))
     before = {model.name: model for model in old.models}
     after = {model.name: model for model in new.models}
     for name, model in after.items():
@@ -46,6 +50,8 @@ def spec_changes(old: ProjectSpec, new: ProjectSpec) -> list[tuple[str, str | No
         ]
         if was.plural != model.plural:
             parts.append(f"plural is now {model.plural or 'derived'}")
+        if was.access != model.access:
+            parts.append("access changed")
         changes.append((f"{name}: {', '.join(parts) or 'fields reordered'}", name))
     changes += [(f"model {name} removed", None) for name in before if name not in after]
     if not changes and not old.renders_like(new):

@@ -76,7 +76,8 @@ def new(
         f"Created {made}: {models} model{'s' if models != 1 else ''}, {files} files",
         fg=typer.colors.GREEN,
     )
-    admin = load_spec(made / "uowgen.yml").admin
+    made_spec = load_spec(made / "uowgen.yml")
+    admin, auth = made_spec.admin, made_spec.auth is not None
     steps = [
         (f"cd {dst}", ""),
         ("python -m venv .venv && .venv/bin/pip install -e '.[dev]'", "install"),
@@ -89,6 +90,16 @@ def new(
                 )
             ]
             if admin
+            else []
+        ),
+        *(
+            [
+                (
+                    ".venv/bin/python -m tests.utils.oidc_provider",
+                    "a stub provider and a token (README: Authentication)",
+                )
+            ]
+            if auth
             else []
         ),
         (

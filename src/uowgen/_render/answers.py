@@ -16,12 +16,15 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from uowgen._schema import naming
-from uowgen._spec.models import ProjectSpec
+from uowgen._spec.models import ProjectSpec, auth_data
 
 ANSWERS_FILE: Final = ".copier-answers.yml"
 # The answers that hold the spec; the others are copier's (`_commit`...) and
 # uowgen's (`_uowgen_version`).
-SPEC_KEYS: Final = ("project_name", "package_name", "admin", "models")
+SPEC_KEYS: Final = ("project_name", "package_name", "admin", "auth", "models")
+# The answers recorded only when they are on: a project without them records what it
+# did before the questions existed.
+_OFF_UNLESS_SET: Final = ("admin", "auth")
 
 
 def spec_answers(spec: ProjectSpec, written: object = None) -> dict[str, Any]:
@@ -40,43 +43,52 @@ def spec_answers(spec: ProjectSpec, written: object = None) -> dict[str, Any]:
     }
     if spec.admin:  # left out when off, like every spec key at its default
         answers["admin"] = True
+    if spec.auth is not None:  # `oidc`, or the block when it says more
+        answers["auth"] = auth_data(spec.auth)
     return answers
 
 
 def recorded_spec(answers: Mapping[str, Any]) -> dict[str, Any]:
     """The spec data in recorded answers: the spec's keys they have, as recorded.
 
-    `admin` is recorded only when on, so a uowgen from before it reads the answers
-    of a project without the admin as it wrote them.
+    `admin` and `auth` are recorded only when on, so a uowgen from before them
+    reads the answers of a project without them as it wrote them.
     """
     return {key: answers[key] for key in SPEC_KEYS if key in answers}
 
 
 def asked_spec(
-    models: Any, project_name: Any, package_name: Any, admin: Any = False
+    models: Any,
+    project_name: Any,
+    package_name: Any,
+    admin: Any = False,
+    auth: Any = None,
 ) -> dict[str, Any]:
     """The spec data of copier's answers while it renders (the context hook's).
 
-    Copier always has a `package_name` (derived when not given) and an `admin`
-    (false by default); the spec has them only when they say more than that.
+    Copier always has a `package_name` (derived when not given), an `admin` (false
+    by default) and an `auth` (empty by default); the spec has them only when they
+    say more than that.
     """
     data: dict[str, Any] = {"project_name": project_name, "models": models}
     if package_name and package_name != naming.package_name(str(project_name)):
         data["package_name"] = package_name
     if admin:
         data["admin"] = admin
+    if auth:
+        data["auth"] = auth
     return data
 
 
 def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers to write in the answers file: `admin` only when it is on.
+    """The answers to write in the answers file: `admin` and `auth` only when on.
 
-    So a project without the admin records what it did before the question existed.
+    So a project without them records what it did before the questions existed.
     """
     return {
         key: value
         for key, value in answers.items()
-        if key != "admin" or value is not False
+        if key not in _OFF_UNLESS_SET or value not in (False, None, "")
     }
 
 

@@ -20,7 +20,9 @@ import yaml
 from uowgen._migrate.writer import initial_migration
 from uowgen._render.answers import in_written_order
 from uowgen._render.contract import (
+    Access,
     AdminTests,
+    AuthTests,
     Context,
     Entity,
     Enum,
@@ -36,6 +38,8 @@ from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
 from uowgen._spec.models import (
     ADMIN_SESSION_MODEL,
+    PUBLIC,
+    ROLE_PREFIX,
     FieldSpec,
     ModelSpec,
     ProjectSpec,
@@ -69,6 +73,11 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
             for f in entity.refs
             if f.ref and not f.optional and not f.ref.self_reference
         )
+    if spec.auth is not None:
+        for model in spec.models:
+            rules = model.access_rules()
+            by_name[model.name].read_access = _access(rules.read)
+            by_name[model.name].write_access = _access(rules.write)
     kinds = {f.kind for entity in entities for f in entity.fields}
     # The admin's logins table, built as a model's is (its migration, its model).
     admin_session = (
@@ -85,6 +94,10 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
         admin=spec.admin,
         admin_session=admin_session,
         admin_tests=_admin_tests(entities, in_order),
+        auth_roles_claim=_py_str(
+            spec.auth.roles_claim if spec.auth else "realm_access.roles"
+        ),
+        auth_tests=_auth_tests(entities) if spec.auth is not None else None,
         uses={
             **{kind: kind in kinds for kind in TYPES},
             "sample_values": any(
@@ -132,7 +145,11 @@ def spec_yaml(spec: ProjectSpec, written: object = None) -> str:
         for model in data["models"]
     ]
     data["models"] = [
-        {**model, "fields": [_flow(field) for field in model["fields"]]}
+        {
+            **model,
+            **({"access": _flow(model["access"])} if "access" in model else {}),
+            "fields": [_flow(field) for field in model["fields"]],
+        }
         for model in in_written_order(models, written)
     ]
     return yaml.dump(
@@ -532,3 +549,60 @@ def _admin_tests(entities: list[Entity], in_order: list[Entity]) -> AdminTests:
 
 def _join(parts: list[str]) -> str:
     return ", ".join(part for part in parts if part)
+
+
+def _access(value: str) -> Access:
+    """A validated access value (`public`, `authenticated`, `role:editor`)."""
+    if value.startswith(ROLE_PREFIX):
+        role = value[len(ROLE_PREFIX) :]
+        return Access(
+            value=value,
+            kind="role",
+            role=role,
+            code=f"AccessRule.role({_py_str(role)})",
+            label=f"a token with the role `{role}`",
+        )
+    if value == PUBLIC:
+        return Access(
+            value=value,
+            kind=PUBLIC,
+            role=None,
+            code="AccessRule.public()",
+            label="anyone",
+        )
+    return Access(
+        value=value,
+        kind="authenticated",
+        role=None,
+        code="AccessRule.authenticated()",
+        label="a valid token",
+    )
+
+
+def _auth_tests(entities: list[Entity]) -> AuthTests:
+    """The models the generated auth tests call, each for the rule it has."""
+
+    def first(verb: str, wanted: Callable[[Access], bool]) -> Entity | None:
+        for entity in entities:
+            access = getattr(entity, f"{verb}_access")
+            if access is not None and wanted(access):
+                return entity
+        return None
+
+    guarded_read = first("read", lambda a: a.kind != PUBLIC)
+    guarded = guarded_read or first("write", lambda a: a.kind != PUBLIC)
+    roles = {
+        access.role
+        for entity in entities
+        for access in (entity.read_access, entity.write_access)
+        if access is not None and access.role is not None
+    }
+    return AuthTests(
+        guarded=guarded,
+        guarded_verb="read" if guarded_read else "write",
+        read_role=first("read", lambda a: a.kind == "role"),
+        write_role=first("write", lambda a: a.kind == "role"),
+        public_read=first("read", lambda a: a.kind == PUBLIC),
+        public_write=first("write", lambda a: a.kind == PUBLIC),
+        roles=sorted(roles),
+    )

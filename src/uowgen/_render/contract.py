@@ -102,6 +102,17 @@ class SchemaImports:
     enums: list[str]
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may call some of a model's routes (reads or writes), with `auth` on."""
+
+    value: str  # as the spec says it: "public", "authenticated", "role:editor"
+    kind: str  # "public", "authenticated" or "role"
+    role: str | None  # the role a token needs, for "role"
+    code: str  # the routes' rule: `AccessRule.role("editor")`
+    label: str  # for the README: "anyone", "a valid token", "the role `editor`"
+
+
 @dataclass
 class Entity:
     """One model and every name its modules, routes, tests and admin use."""
@@ -146,6 +157,9 @@ class Entity:
     reverse: list[Reverse] = field(default_factory=list)
     # Models this one names in annotations only: imported under TYPE_CHECKING.
     type_checking_imports: list[tuple[str, str]] = field(default_factory=list)
+    # With `auth`: who may read (list, get) and write (create, update, delete).
+    read_access: Access | None = None
+    write_access: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,25 @@ class AdminTests:
 
 
 @dataclass(frozen=True)
+class AuthTests:
+    """The models the generated auth tests call, each for the rule it has.
+
+    Each is the first model (in the spec's order) whose reads or writes have that
+    rule, or None when no model has it. `guarded` is the route the bad-token tests
+    call: a list of a model whose reads need a token, else a create whose writes do.
+    """
+
+    guarded: Entity | None
+    guarded_verb: str  # "read" or "write": what `guarded` calls
+    read_role: Entity | None
+    write_role: Entity | None
+    public_read: Entity | None
+    public_write: Entity | None
+    # Every role a route needs: the tests' client carries a token with them all.
+    roles: list[str]
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything the template needs beyond the copier answers."""
 
@@ -188,6 +221,11 @@ class Context:
     admin: bool
     admin_session: Entity | None
     admin_tests: AdminTests
+    # Bearer tokens (`auth`): the roles claim's default as a literal, and the tests'
+    # picks. Templates test copier's own `auth` answer (`oidc`, the block, or empty):
+    # a key of the context would replace it, and the validator reads it.
+    auth_roles_claim: str
+    auth_tests: AuthTests | None
     uses: dict[str, bool]  # each field type: whether a model has one; sample_values
     example: Pick
     hostile: dict[str, Pick | None]

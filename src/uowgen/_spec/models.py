@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from uowgen._schema import naming as _naming
 
@@ -115,6 +115,9 @@ RESERVED_PACKAGES = frozenset(
         "jinja2",
         "multipart",
         "python_multipart",
+        # What a project with `auth` imports: its tokens' checks.
+        "jwt",
+        "cryptography",
     }
 )
 
@@ -141,22 +144,62 @@ class FieldSpec(_Strict):
     related_name: str | None = None
 
 
+# Who may call a model's routes, with `auth` on: anyone, any valid token, or a token
+# with a role (`role:editor`). Checked by `uowgen._spec.validate`.
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+ROLE_PREFIX = "role:"
+
+
+class AccessSpec(_Strict):
+    """Who may read (list, get) and write (create, update, delete) a model's rows."""
+
+    read: str = AUTHENTICATED
+    write: str = AUTHENTICATED
+
+
+class AuthSpec(_Strict):
+    """Bearer tokens of an OpenID Connect provider on every route (`auth: oidc`)."""
+
+    provider: Literal["oidc"]
+    # Where a token's roles are: a dotted path to a list (Keycloak's realm roles).
+    roles_claim: str = "realm_access.roles"
+
+
 class ModelSpec(_Strict):
     """One model: a table, a repository, a service and a router."""
 
     name: str
     plural: str | None = None
+    # Only with `auth`: who may read and write (left out, both need a valid token).
+    access: AccessSpec | None = None
     fields: list[FieldSpec] = Field(min_length=1)
+
+    def access_rules(self) -> AccessSpec:
+        """Who may read and write this model's rows (with `auth` on)."""
+        return self.access or AccessSpec()
 
 
 class ProjectSpec(_Strict):
-    """The whole spec: the project, whether it has an admin, and its models."""
+    """The whole spec: the project, its admin and auth, and its models."""
 
     project_name: str
     package_name: str | None = None
     # A dashboard at /admin with a login (starlette-admin); off unless asked for.
     admin: bool = False
+    # Bearer tokens on the API (`auth: oidc`, or the block); off unless asked for.
+    auth: AuthSpec | None = None
     models: list[ModelSpec] = Field(min_length=1)
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_shorthand(cls, value: Any) -> Any:
+        """`auth: oidc` is `auth: {provider: oidc}`; `auth: false` is off."""
+        if value is False or value is None:
+            return None
+        if isinstance(value, Mapping | AuthSpec):
+            return value
+        return {"provider": value}  # `oidc`; anything else is refused as a provider
 
     @property
     def package(self) -> str:
@@ -174,12 +217,26 @@ class ProjectSpec(_Strict):
         )
 
     def to_data(self) -> dict[str, Any]:
-        """The spec as plain data, without the keys left at their defaults."""
-        return self.model_dump(mode="json", exclude_defaults=True)
+        """The spec as plain data, without the keys left at their defaults.
+
+        `auth` with nothing but its provider is written the short way: `auth: oidc`.
+        """
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        if "auth" in data:
+            data["auth"] = auth_data(self.auth)
+        return data
 
     def table_models(self) -> list[ModelSpec]:
         """The models that have a table: the spec's, then the admin's logins."""
         return [*self.models, ADMIN_SESSION_MODEL] if self.admin else self.models
+
+
+def auth_data(auth: AuthSpec | None) -> Any:
+    """`auth` as written in a spec: `oidc`, the block when it says more, or None."""
+    if auth is None:
+        return None
+    data = auth.model_dump(mode="json", exclude_defaults=True)
+    return auth.provider if data.keys() == {"provider"} else data
 
 
 # The table where the admin keeps its logins (`admin: true`): the template's model,
@@ -206,6 +263,18 @@ ADMIN_NAMES = (
     "RowSchema",
     "Sequence",
     "UnitOfWorkGetter",
+)
+# The classes `auth` adds (the project's `auth/` package), which the routes and the
+# tests import beside the models' names.
+AUTH_NAMES = (
+    "AccessRule",
+    "AuthSettingsError",
+    "Principal",
+    "ProviderKeys",
+    "ProviderUnavailableError",
+    "TokenRefusedError",
+    "TokenVerifier",
+    "StubProvider",
 )
 
 

@@ -29,10 +29,16 @@ from uowgen._schema.types import (
 )
 from uowgen._spec.models import (
     ADMIN_NAMES,
+    AUTH_NAMES,
+    AUTHENTICATED,
+    PUBLIC,
     RESERVED_FIELD_NAMES,
     RESERVED_MODEL_NAMES,
     RESERVED_MODULES,
     RESERVED_PACKAGES,
+    ROLE_PREFIX,
+    AccessSpec,
+    AuthSpec,
     FieldSpec,
     ModelSpec,
     ProjectSpec,
@@ -43,6 +49,11 @@ from uowgen.errors import SpecError
 _PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _MAX_NAME = 48
+# A role's name (`role:editor`), as identity providers name them: a letter, then
+# letters, digits, `_`, `-` or `.` (Keycloak's `offline_access`, `app-editor`).
+_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+# A dotted path to the roles in a token: `realm_access.roles`.
+_CLAIM_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)*")
 
 
 def load_spec(path: Path) -> ProjectSpec:
@@ -218,6 +229,7 @@ class _Checker:
         spec = ProjectSpec.model_construct(
             project_name=str(project_name) if check_project else "",
             package_name=package_name if check_project else None,
+            auth=_salvaged_auth(known.get("auth")),
             models=models,
         )
         return cls(
@@ -230,9 +242,12 @@ class _Checker:
     def run(self) -> list[str]:
         if self.check_project:
             self._check_project()
+        if self.spec.auth is not None:
+            self._check_auth(self.spec.auth)
         names = [model.name for model in self.spec.models]
         for position, model in enumerate(self.spec.models):
             self._check_model(model)
+            self._check_access(model)
             if model.name in names[:position]:
                 self.add(f"model {model.name!r}", "is defined more than once")
         if self.complete and not self.problems:
@@ -262,6 +277,32 @@ class _Checker:
             self.add(
                 "`package_name`", f"{package!r} would shadow a library; pick another"
             )
+
+    def _check_auth(self, auth: AuthSpec) -> None:
+        if not _CLAIM_PATH.fullmatch(auth.roles_claim):
+            self.add(
+                "`auth`, `roles_claim`",
+                f"{auth.roles_claim!r} is not a dotted path to a claim, like "
+                "`realm_access.roles`",
+            )
+
+    def _check_access(self, model: ModelSpec) -> None:
+        """`access` only with `auth`, each value public, authenticated or a role."""
+        if model.access is None:
+            return
+        where = f"model {model.name!r}, `access`"
+        if self.spec.auth is None:
+            self.add(
+                where,
+                "applies only with `auth` on (add `auth: oidc` at the top level): "
+                "without it every route is open",
+            )
+            return
+        for verb in ("read", "write"):
+            value = getattr(model.access, verb)
+            problem = access_problem(value)
+            if problem:
+                self.add(f"{where}, `{verb}`", problem)
 
     def _check_model(self, model: ModelSpec) -> None:
         where = f"model {model.name!r}"
@@ -426,6 +467,10 @@ class _Checker:
                 claim(name, admin)
             claim("module admin_session", admin)
             claim("table admin_sessions", admin)
+        if self.spec.auth is not None:
+            # The classes of the project's `auth/` package and its tests' stub.
+            for name in AUTH_NAMES:
+                claim(name, "the auth package (`auth`)")
         reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
         for model in self.spec.models:
             where = f"model {model.name!r}"
@@ -489,6 +534,37 @@ class _Checker:
                 visit(name, [name])
 
 
+def access_problem(value: str) -> str | None:
+    """What is wrong with an access value (`public`, `role:editor`), or None."""
+    if value in (PUBLIC, AUTHENTICATED):
+        return None
+    if not value.startswith(ROLE_PREFIX):
+        return (
+            f"unknown access {value!r}; expected {PUBLIC}, {AUTHENTICATED} or "
+            f"{ROLE_PREFIX}<name> (like {ROLE_PREFIX}editor)"
+        )
+    role = value[len(ROLE_PREFIX) :]
+    if not _ROLE.fullmatch(role):
+        return (
+            f"bad role in {value!r}: a role's name starts with a letter, then "
+            "letters, digits, `_`, `-` or `.` (at most 64), like role:editor"
+        )
+    return None
+
+
+def _salvaged_auth(data: object) -> AuthSpec | None:
+    """`auth` if it is well formed, else None (pydantic reported it)."""
+    try:
+        return ProjectSpec.model_validate(
+            {"project_name": "x", "models": [_PROBE], "auth": data}
+        ).auth
+    except ValidationError:
+        return None
+
+
+_PROBE = {"name": "Probe", "fields": [{"name": "label", "type": "str"}]}
+
+
 def _salvaged_model(item: Mapping[Any, Any]) -> ModelSpec:
     """A model from its well-formed parts: its name, its plural, its fields."""
     plural = item.get("plural")
@@ -500,8 +576,17 @@ def _salvaged_model(item: Mapping[Any, Any]) -> ModelSpec:
         except ValidationError:
             if isinstance(data, Mapping) and isinstance(data.get("name"), str):
                 fields.append(_NameOnly.model_construct(name=data["name"], type=""))
+    try:
+        access = (
+            None
+            if item.get("access") is None
+            else AccessSpec.model_validate(item["access"])
+        )
+    except ValidationError:
+        access = None  # pydantic reported it
     return ModelSpec.model_construct(
         name=item["name"],
         plural=plural if isinstance(plural, str) else None,
+        access=access,
         fields=fields,
     )
