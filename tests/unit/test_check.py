@@ -543,14 +543,15 @@ def test_github_annotations_escape_what_the_runner_unescapes() -> None:
     ).splitlines()
     assert lines[0] == (
         "::error file=src/a.py,line=9,title=UG501 migration-drift::table tags "
-        "(fix: alembic revision)"
+        "(fix: alembic revision; docs: docs/check/UG501.md)"
     )
     assert lines[1] == (
-        "::error file=uowgen.yml,title=UG201 spec-unapplied::changes (fix: uowgen sync)"
+        "::error file=uowgen.yml,title=UG201 spec-unapplied::changes "
+        "(fix: uowgen sync; docs: docs/check/UG201.md)"
     )
     assert lines[2] == (
         "::error title=UG104 release-available::100%25 new,%0D%0Abetter: yes "
-        "(fix: pip install -U)"
+        "(fix: pip install -U; docs: docs/check/UG104.md)"
     )
     odd = finding("conflict-marker", "m", "f", "a,b:c%.py", 1)
     assert format_report(report(odd), ReportFormat.GITHUB).startswith(

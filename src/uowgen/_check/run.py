@@ -19,7 +19,7 @@ from uowgen._check.spec import project_spec_findings
 from uowgen._check.versions import latest_release, project_version_findings
 from uowgen._check.wiring import project_wiring_findings
 from uowgen._evolve.project import SPEC_FILE, Project
-from uowgen._report import ReportFormat, counted, github_annotation
+from uowgen._report import ReportFormat, counted, docs_link, github_annotation
 from uowgen._version import __version__
 
 # The version of the JSON report's shape; bumped only for incompatible changes.
@@ -154,4 +154,5 @@ def _github_line(item: Finding, path: str | None) -> str:
     if path and item.line:
         properties.append(("line", item.line))
     properties.append(("title", f"{item.code} {item.kind}"))
-    return github_annotation("error", f"{item.message} (fix: {item.fix})", properties)
+    message = f"{item.message} (fix: {item.fix}; docs: {docs_link(item.code)})"
+    return github_annotation("error", message, properties)

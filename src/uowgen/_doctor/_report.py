@@ -8,7 +8,7 @@ from typing import Any
 
 from uowgen._doctor._model import DoctorReport, Finding
 from uowgen._doctor._rules import RULES, RULES_BY_CODE
-from uowgen._report import ReportFormat, counted, github_annotation
+from uowgen._report import ReportFormat, counted, docs_link, github_annotation
 from uowgen._version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -92,7 +92,7 @@ def _github(report: DoctorReport) -> str:
     lines = [
         github_annotation(
             "error",
-            f"{f.code} {f.message}",
+            f"{f.code} {f.message} (docs: {docs_link(f.code)})",
             [
                 ("file", f.display),
                 ("line", f.line),
@@ -124,9 +124,11 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.why},
+            # SARIF's helpUri must be absolute; the docs live in the repository.
             "help": {
-                "text": f"{rule.why} Fix: {rule.fix}",
-                "markdown": f"{rule.why}\n\n**Fix:** {rule.fix}",
+                "text": f"{rule.why} Fix: {rule.fix} Docs: {docs_link(rule.code)}",
+                "markdown": f"{rule.why}\n\n**Fix:** {rule.fix}\n\n"
+                f"[Docs]({docs_link(rule.code)})",
             },
             "defaultConfiguration": {
                 "level": "error",
