@@ -2,6 +2,10 @@
 
 Writes JSON to OUT at exit: the command's own peak resident set and the largest of
 its children's (the forked renders, ruff), in MiB, as the kernel counted them.
+
+The own peak is VmHWM, the high-water mark of this process's memory since its exec:
+`getrusage(RUSAGE_SELF).ru_maxrss` would also count the peak of the benchmark that
+forked it (Linux carries the old memory's high-water mark across exec).
 """
 
 import atexit
@@ -14,8 +18,15 @@ out = Path(sys.argv[1])
 sys.argv = ["uowgen", *sys.argv[2:]]
 
 
+def _high_water_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _report() -> None:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = _high_water_mib()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out.write_text(json.dumps({"own_mib": own, "child_mib": children}))
 
