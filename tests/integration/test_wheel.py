@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO
 from uowgen import generate, load_spec
@@ -58,7 +59,9 @@ def test_installed_wheel_generates_the_same_project(tmp_path: Path) -> None:
 
     assert "Created" in result.stdout
     installed = elsewhere / "app"
-    checkout = generate(load_spec(spec), tmp_path / "from-checkout")
+    # As `uowgen new --spec` does: the spec's own key order kept in uowgen.yml.
+    written = yaml.safe_load(spec.read_text(encoding="utf-8"))["models"]
+    checkout = generate(load_spec(spec), tmp_path / "from-checkout", written=written)
     assert tree(installed) == tree(checkout)
     assert not any("__pycache__" in path for path in tree(installed))
     differing = [
