@@ -109,7 +109,7 @@ MIDDLEWARE = """
 MAIN_IMPORTS = [
     ("import gc\n", "import gc\nimport time\n"),
     (
-        "from collections.abc import AsyncIterator, Callable\n",
+        "from collections.abc import AsyncIterator\n",
         "from collections.abc import AsyncIterator, Awaitable, Callable\n",
     ),
     (
