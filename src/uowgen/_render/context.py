@@ -10,6 +10,7 @@ StrictUndefined checks in the templates. Spec values reach generated code only a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from uowgen._render.contract import (
     AdminTests,
     AuthTests,
     Context,
+    Deferred,
     Entity,
     Enum,
     Field,
@@ -107,7 +109,7 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
         example=_worked_example(entities),
         hostile=_hostile_examples(entities),
         spec_yaml=spec_yaml(spec, written),
-        initial_migration=initial_migration(spec),
+        initial_migration=Deferred(functools.partial(initial_migration, spec)),
     )
 
 

@@ -8,6 +8,7 @@ with that name. mypy checks every reader on the Python side.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +208,25 @@ class AuthTests:
     roles: list[str]
 
 
+class Deferred:
+    """Text computed the first time it is printed (`str()`, as Jinja prints)."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._make()
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        # Equal as the texts they stand for (computed, when compared).
+        return isinstance(other, Deferred) and str(self) == str(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache, compared by value
+
+
 @dataclass(frozen=True)
 class Context:
     """Everything the template needs beyond the copier answers."""
@@ -230,7 +250,9 @@ class Context:
     example: Pick
     hostile: dict[str, Pick | None]
     spec_yaml: str
-    initial_migration: str
+    # Written only when a template prints it: the renders of sync and update leave
+    # the migrations out (an applied 0001 is history), and it is most of a context.
+    initial_migration: Deferred
 
     def template_data(self) -> dict[str, Any]:
         """The context as copier's render context takes it: one key per attribute."""

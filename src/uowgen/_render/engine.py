@@ -63,11 +63,19 @@ def generate(
     return dst
 
 
+# Sync and update never merge the migrations a render writes (applied ones are
+# history; new revisions come from the diff of the specs): they are not rendered.
+_HISTORY: tuple[str, ...] = ("migrations/versions/0001_initial.py",)
+
+
 def render_tree(spec: ProjectSpec) -> dict[str, bytes]:
-    """Render `spec` in a scratch folder: {POSIX path relative to the root: bytes}."""
+    """Render `spec` in a scratch folder: {POSIX path relative to the root: bytes}.
+
+    The tree sync and update merge: everything but the initial migration.
+    """
     with tempfile.TemporaryDirectory(prefix="uowgen-") as scratch:
         staged = Path(scratch) / "project"
-        _render(spec, staged, interactive=False)
+        _render(spec, staged, interactive=False, exclude=_HISTORY)
         return {
             path.relative_to(staged).as_posix(): path.read_bytes()
             for path in sorted(staged.rglob("*"))
@@ -117,6 +125,7 @@ def _render(
     *,
     interactive: bool,
     written: object = None,
+    exclude: tuple[str, ...] = (),
 ) -> None:
     root = template_root()
     source = _snapshot(root, staged.parent / ".uowgen-template")
@@ -130,6 +139,7 @@ def _render(
             unsafe=True,  # our own template: its tasks run ruff on the output
             quiet=True,
             overwrite=True,
+            exclude=exclude,
         ) as worker:
             worker.run_copy()
     except (CopierError, ValueError) as exc:
