@@ -66,6 +66,7 @@ def test_new_asks_model_by_model_and_checks_each_answer(tmp_path: Path) -> None:
         "",
         "",
         "",  # no admin
+        "",  # no auth
     ]
 
     code, output = in_terminal(["new", "notes"], answers, tmp_path)
@@ -77,11 +78,36 @@ def test_new_asks_model_by_model_and_checks_each_answer(tmp_path: Path) -> None:
     assert [model.name for model in spec.models] == ["Note", "Tag"]
     assert [field.name for field in spec.models[1].fields] == ["label", "note"]
     assert not spec.admin
+    assert spec.auth is None
+
+
+def test_new_asks_for_auth_its_user_model_and_registration(tmp_path: Path) -> None:
+    answers = [
+        "Members",
+        "Member",
+        "email:str:unique",
+        "",
+        "",
+        "",  # no admin
+        "y",  # auth
+        "Memberr",  # refused on the spot: no such model
+        "Member",
+        "y",  # registration
+    ]
+
+    code, output = in_terminal(["new", "members"], answers, tmp_path)
+
+    assert code == 0, output
+    assert "no model is named 'Memberr'" in output
+    spec = load_spec(tmp_path / "members" / "uowgen.yml")
+    assert spec.auth is not None
+    assert (spec.auth.user_model, spec.auth.registration) == ("Member", True)
+    assert (tmp_path / "members" / "src" / "members" / "auth" / "users.py").is_file()
 
 
 def test_add_model_without_fields_asks_for_them(tmp_path: Path) -> None:
     made, output = in_terminal(
-        ["new", "app"], ["App", "Note", "body:text", "", "", "y"], tmp_path
+        ["new", "app"], ["App", "Note", "body:text", "", "", "y", ""], tmp_path
     )
     assert made == 0, output
 

@@ -457,21 +457,56 @@ def test_auth_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -> Non
     assert "AUTH_ISSUER_URL" in (project / "README.md").read_text()
     assert '"PyJWT==' in (project / "pyproject.toml").read_text()
     assert_edits_kept(project)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "auth on")
+
+    # Then the users: a token's subject linked to a User, and registration. The
+    # one schema change is the subject column, migrated with the rows kept.
+    execute(
+        f"sqlite+aiosqlite:///{database}",
+        "INSERT INTO user_types (code, name, version, created_at, updated_at) "
+        "VALUES ('t', 'T', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO users (email, first_name, is_active, type_id, version, "
+        "created_at, updated_at) VALUES ('ada@example.org', 'Ada', 1, 1, 1, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    )
+    spec.write_text(
+        spec.read_text().replace(
+            "auth: oidc\n",
+            "auth: {provider: oidc, user_model: User, registration: true}\n",
+        )
+    )
+    uowgen(runner, project, "sync")
+
+    (migration,) = (project / "migrations/versions").glob("0002_*.py")
+    assert "subject" in migration.read_text()
+    alembic_upgrade(project, database)
+    # The row is kept, linked to no subject yet.
+    url = f"sqlite+aiosqlite:///{database}"
+    assert execute(url, "SELECT email, subject FROM users")[0] == [
+        ("ada@example.org", None)
+    ]
+    assert (auth / "users.py").is_file() and (auth / "provider_admin.py").is_file()
+    assert "AUTH_ADMIN_CLIENT_ID" in (project / "README.md").read_text()
+    assert_edits_kept(project)
     # The project's own checks and tests, the auth ones on its stub provider.
     check_project(project)
 
     git(project, "add", "-A")
-    git(project, "commit", "-qm", "auth on")
+    git(project, "commit", "-qm", "users on")
     spec.write_text(original)
     uowgen(runner, project, "sync")
 
     assert not auth.exists()
+    # The subject column goes with the user model's link.
+    (dropped,) = (project / "migrations/versions").glob("0003_*.py")
+    assert "subject" in dropped.read_text()
+    alembic_upgrade(project, database)
     assert (
         "AccessRule"
         not in (project / "src/fastbot/api/routes/user_type.py").read_text()
     )
     assert "auth" not in (project / ".copier-answers.yml").read_text()
-    assert not list((project / "migrations/versions").glob("0002_*.py"))
     assert_edits_kept(project)
     check_project(project, "src")
 

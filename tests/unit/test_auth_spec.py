@@ -318,3 +318,152 @@ def test_check_names_an_auth_or_access_change() -> None:
     assert spec_changes(on, off) == [("auth is now off", None)]
     assert spec_changes(on, opened) == [("Post: access changed", "Post")]
     assert spec_changes(on, claimed) == [("auth changed", None)]
+
+
+# ---------------------------------------------------------------------------
+# The user model and registration
+
+
+def user(*fields: dict[str, Any], **options: Any) -> dict[str, Any]:
+    listed = list(fields) or [{"name": "email", "type": "str", "unique": True}]
+    return {"name": "User", "fields": listed, **options}
+
+
+def with_user(*models: dict[str, Any], **auth: Any) -> dict[str, Any]:
+    return spec(*models, auth={"provider": "oidc", "user_model": "User", **auth})
+
+
+def test_the_user_model_gets_a_subject_column_no_schema_shows() -> None:
+    context = build_context(parse_spec(with_user(user())))
+
+    entity = context.entities[0]
+    assert entity.subject is not None
+    assert (entity.subject.attr, entity.subject.uq_name) == (
+        "subject",
+        "uq_users_subject",
+    )
+    assert "subject" not in [f.name for f in entity.fields]
+    assert context.auth_user is not None
+    assert context.auth_user.entity is entity
+    # Nothing else names a subject: only the user model has the column.
+    other = build_context(parse_spec(with_user(user(), model("Note"))))
+    assert other.entities[1].subject is None
+
+
+def test_a_row_is_made_from_a_token_only_if_its_claims_fill_every_required_field() -> (
+    None
+):
+    fillable = user(
+        {"name": "email", "type": "str", "unique": True},
+        {"name": "first_name", "type": "str"},
+        {"name": "bio", "type": "text", "optional": True},
+        {"name": "active", "type": "bool", "default": True},
+    )
+    context = build_context(parse_spec(with_user(fillable)))
+    assert context.auth_user is not None
+    assert context.auth_user.from_token
+    assert [(c.field.name, c.claim) for c in context.auth_user.claims] == [
+        ("email", "email"),
+        ("first_name", "given_name"),
+    ]
+
+    needs_a_ref = user(
+        {"name": "email", "type": "str", "unique": True},
+        {"name": "team", "type": "ref", "to": "Team"},
+    )
+    team = {"name": "Team", "fields": [{"name": "code", "type": "str"}]}
+    context = build_context(parse_spec(with_user(needs_a_ref, team)))
+    assert context.auth_user is not None
+    assert not context.auth_user.from_token
+
+
+def test_the_subject_is_in_the_first_migration() -> None:
+    from uowgen._migrate.writer import initial_migration
+
+    text = initial_migration(parse_spec(with_user(user())))
+
+    assert 'sa.Column("subject", sa.String(length=255), nullable=True)' in text
+    assert 'sa.UniqueConstraint("subject", name=op.f("uq_users_subject"))' in text
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "says"),
+    [
+        (
+            spec(model(), auth={"provider": "oidc", "user_model": "Member"}),
+            "`auth`, `user_model`",
+            "no model is named 'Member' (the spec's models: User)",
+        ),
+        (
+            with_user(user({"name": "subject", "type": "str"})),
+            "model 'User', field 'subject'",
+            "the name is taken",
+        ),
+        (
+            spec(model(), auth={"provider": "oidc", "registration": True}),
+            "`auth`, `registration`",
+            "needs `user_model`",
+        ),
+        (
+            with_user(user({"name": "email", "type": "str"}), registration=True),
+            "`auth`, `registration`",
+            "needs a unique `email` field of type str on 'User'",
+        ),
+        (
+            with_user(
+                user(
+                    {"name": "email", "type": "str", "unique": True},
+                    {"name": "password", "type": "str"},
+                ),
+                registration=True,
+            ),
+            "model 'User', field 'password'",
+            "goes to the provider only",
+        ),
+        (
+            with_user(user(), model("Mee", plural="me")),
+            "model 'Mee'",
+            "generates the name 'route /me'",
+        ),
+        (
+            with_user(user(), model("Registration"), registration=True),
+            "model 'Registration'",
+            "generates the name 'route /registrations'",
+        ),
+    ],
+)
+def test_a_bad_user_model_or_registration_is_refused_with_where(
+    data: dict[str, Any], where: str, says: str
+) -> None:
+    problems = spec_problems(data)
+
+    assert any(p.startswith(f"{where}: ") and says in p for p in problems), problems
+    with pytest.raises(SpecError):
+        parse_spec(data)
+
+
+def test_a_bad_user_model_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "models.yml"
+    bad.write_text(
+        "project_name: App\nauth: {provider: oidc, user_model: Member}\n"
+        "models:\n  - {name: User, fields: [{name: email, type: str}]}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["new", str(tmp_path / "out"), "--spec", str(bad), "--defaults"]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "user_model" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_user_model_and_registration_round_trip_through_the_answers() -> None:
+    parsed = parse_spec(with_user(user(), registration=True))
+
+    assert parsed.to_data()["auth"] == {
+        "provider": "oidc",
+        "user_model": "User",
+        "registration": True,
+    }
+    answers = recorded_answers(spec_answers(parsed))
+    assert parse_spec(recorded_spec(answers)).renders_like(parsed)

@@ -178,7 +178,40 @@ def ask_spec() -> ProjectSpec:
     spec: dict[str, Any] = {"project_name": project_name, "models": models}
     if admin:
         spec["admin"] = True
+    auth = _ask_auth([model["name"] for model in models])
+    if auth is not None:
+        spec["auth"] = auth
     return parse_spec(spec)
+
+
+def _ask_auth(models: list[str]) -> dict[str, Any] | None:
+    """Ask whether the API needs bearer tokens, and for the user model if so."""
+    if not typer.confirm(
+        "Require bearer tokens of an OpenID Connect provider (Keycloak...) on the API?",
+        default=False,
+    ):
+        return None
+    auth: dict[str, Any] = {"provider": "oidc"}
+    typer.echo(f"  The models: {', '.join(models)}")
+    while True:
+        user = typer.prompt(
+            "  The model whose rows are the tokens' users (empty: none)",
+            default="",
+            show_default=False,
+        ).strip()
+        if not user or user in models:
+            break
+        typer.secho(f"  no model is named {user!r}", fg=typer.colors.RED)
+    if not user:
+        return auth
+    auth["user_model"] = user
+    if typer.confirm(
+        f"  Add registration (POST /registrations makes a user at the provider, then "
+        f"a {user} row)?",
+        default=False,
+    ):
+        auth["registration"] = True
+    return auth
 
 
 def ask_fields(model: str) -> list[dict[str, Any]]:

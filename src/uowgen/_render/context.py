@@ -24,6 +24,8 @@ from uowgen._render.contract import (
     Access,
     AdminTests,
     AuthTests,
+    AuthUser,
+    Claim,
     Context,
     Deferred,
     Entity,
@@ -40,8 +42,11 @@ from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
 from uowgen._spec.models import (
     ADMIN_SESSION_MODEL,
+    CLAIM_FIELDS,
     PUBLIC,
     ROLE_PREFIX,
+    SUBJECT_FIELD,
+    AuthSpec,
     FieldSpec,
     ModelSpec,
     ProjectSpec,
@@ -100,6 +105,7 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
             spec.auth.roles_claim if spec.auth else "realm_access.roles"
         ),
         auth_tests=_auth_tests(entities) if spec.auth is not None else None,
+        auth_user=_auth_user(spec.auth, by_name),
         uses={
             **{kind: kind in kinds for kind in TYPES},
             "sample_values": any(
@@ -222,7 +228,12 @@ def _entity(table: Table) -> Entity:
     model = table.model
     module = naming.snake(model.name)
     plural = table.name
-    fields = [_field(model, column) for column in table.columns.values()]
+    columns = table.columns.values()
+    fields = [_field(model, c) for c in columns if c.field is not SUBJECT_FIELD]
+    # `auth.user_model`'s column: in the model, in no schema.
+    subject = next(
+        (_field(model, c) for c in columns if c.field is SUBJECT_FIELD), None
+    )
     refs = [f for f in fields if f.kind == "ref"]
     enums = [f.enum for f in fields if f.enum is not None]
     classes = naming.model_classes(model.name)
@@ -265,11 +276,12 @@ def _entity(table: Table) -> Entity:
             ),
             None,
         ),
-        model_imports=_model_imports(fields),
+        model_imports=_model_imports([*fields, subject] if subject else fields),
         schema_imports=_schema_imports(fields),
         ref_modules=sorted({(f.ref.module, f.ref.target) for f in refs if f.ref}),
         factory_refs=sorted({f.ref.module for f in refs if f.ref and not f.optional}),
         row_capacity_limited=any(f.kind == "enum" and f.unique for f in fields),
+        subject=subject,
     )
 
 
@@ -607,4 +619,28 @@ def _auth_tests(entities: list[Entity]) -> AuthTests:
         public_read=first("read", lambda a: a.kind == PUBLIC),
         public_write=first("write", lambda a: a.kind == PUBLIC),
         roles=sorted(roles),
+    )
+
+
+def _auth_user(auth: AuthSpec | None, by_name: dict[str, Entity]) -> AuthUser | None:
+    """The user model of `auth.user_model`, and what a token fills in a new row."""
+    if auth is None or auth.user_model is None:
+        return None
+    entity = by_name[auth.user_model]
+    claims = [
+        Claim(field=f, claim=CLAIM_FIELDS[f.name])
+        for f in entity.fields
+        if f.name in CLAIM_FIELDS and f.kind in {"str", "text"}
+    ]
+    filled = {c.field.name for c in claims}
+    return AuthUser(
+        entity=entity,
+        claims=claims,
+        from_token=all(
+            f.name in filled or f.optional or f.default_literal is not None
+            for f in entity.fields
+        ),
+        registration=auth.registration,
+        email=next((f for f in entity.fields if f.name == "email"), None),
+        registration_fields=entity.fields,
     )

@@ -161,6 +161,9 @@ class Entity:
     # With `auth`: who may read (list, get) and write (create, update, delete).
     read_access: Access | None = None
     write_access: Access | None = None
+    # The model of `auth.user_model`: its `subject` column (not in `fields`: no API
+    # body sets it).
+    subject: Field | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,33 @@ class AuthTests:
     roles: list[str]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A field of the user model that a row made from a token takes from a claim."""
+
+    field: Field
+    claim: str  # the standard claim: `email`, `given_name`, ...
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    """The model of `auth.user_model`, and how a token's subject becomes its row.
+
+    `claims` are the fields a row made from a token is filled from; `from_token`
+    says whether every required field is among them (or has a default): if so, the
+    first request with a token makes the row, else only registration does, and
+    `CurrentUser` refuses a token with no row.
+    """
+
+    entity: Entity
+    claims: list[Claim]
+    from_token: bool
+    registration: bool
+    email: Field | None  # the login a registration sends to the provider
+    # A registration's body: the create schema's fields, and a password.
+    registration_fields: list[Field]
+
+
 class Deferred:
     """Text computed the first time it is printed (`str()`, as Jinja prints)."""
 
@@ -246,6 +276,7 @@ class Context:
     # a key of the context would replace it, and the validator reads it.
     auth_roles_claim: str
     auth_tests: AuthTests | None
+    auth_user: AuthUser | None
     uses: dict[str, bool]  # each field type: whether a model has one; sample_values
     example: Pick
     hostile: dict[str, Pick | None]

@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeEngine
 
 from uowgen._schema import naming
 from uowgen._schema.types import TYPES, FieldType, Params, Value, params
+from uowgen._spec.models import SUBJECT_FIELD
 
 if TYPE_CHECKING:
     from uowgen._spec.models import FieldSpec, ModelSpec, ProjectSpec
@@ -126,7 +127,10 @@ class Schema:
 
     def _table(self, model: ModelSpec) -> Table:
         name = self.table_names[model.name]
-        columns = {f.name: self._column(model, name, f) for f in model.fields}
+        fields = list(model.fields)
+        if self.spec.auth is not None and self.spec.auth.user_model == model.name:
+            fields.append(SUBJECT_FIELD)  # the token's subject: see SUBJECT_FIELD
+        columns = {f.name: self._column(model, name, f) for f in fields}
         sa_columns = [sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True)]
         for column in columns.values():
             extra: list[Any] = []

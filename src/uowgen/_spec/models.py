@@ -164,6 +164,11 @@ class AuthSpec(_Strict):
     provider: Literal["oidc"]
     # Where a token's roles are: a dotted path to a list (Keycloak's realm roles).
     roles_claim: str = "realm_access.roles"
+    # The model whose rows are the token's users: it gets a unique `subject` column
+    # (the token's `sub`), and routes can ask for the caller's row (`CurrentUser`).
+    user_model: str | None = None
+    # `POST /registrations`: a user made at the provider (its admin API), then here.
+    registration: bool = False
 
 
 class ModelSpec(_Strict):
@@ -250,6 +255,25 @@ ADMIN_SESSION_MODEL = ModelSpec(
         FieldSpec(name="expires_at", type="datetime", index=True),
     ],
 )
+# The column `auth.user_model` adds to its model: the token's subject (`sub`) the row
+# belongs to. Set by registration or by the first request with the token, never by an
+# API body; empty for rows made another way (by the API or the admin).
+SUBJECT_FIELD = FieldSpec(name="subject", type="str", unique=True, optional=True)
+# OpenID Connect's standard claims a row made from a token is filled from, by the
+# field's name (a `str` or `text` field): `email` from the `email` claim, ...
+CLAIM_FIELDS = {
+    "email": "email",
+    "name": "name",
+    "full_name": "name",
+    "given_name": "given_name",
+    "first_name": "given_name",
+    "family_name": "family_name",
+    "last_name": "family_name",
+    "preferred_username": "preferred_username",
+    "username": "preferred_username",
+    "nickname": "nickname",
+}
+
 # The classes the admin adds, and the names its views module imports beside the
 # models (a model may not shadow them there), besides each model's `<Model>Admin`.
 ADMIN_NAMES = (
@@ -275,6 +299,13 @@ AUTH_NAMES = (
     "TokenRefusedError",
     "TokenVerifier",
     "StubProvider",
+    # With `user_model` and `registration`.
+    "CurrentUser",
+    "NotLinkedError",
+    "ProviderAdmin",
+    "Registration",
+    "UserExistsAtProviderError",
+    "UserRefusedByProviderError",
 )
 
 

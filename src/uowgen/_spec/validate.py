@@ -37,6 +37,7 @@ from uowgen._spec.models import (
     RESERVED_MODULES,
     RESERVED_PACKAGES,
     ROLE_PREFIX,
+    SUBJECT_FIELD,
     AccessSpec,
     AuthSpec,
     FieldSpec,
@@ -285,6 +286,49 @@ class _Checker:
                 f"{auth.roles_claim!r} is not a dotted path to a claim, like "
                 "`realm_access.roles`",
             )
+        if auth.user_model is not None:
+            self._check_user_model(auth, auth.user_model)
+        elif auth.registration:
+            self.add(
+                "`auth`, `registration`",
+                "needs `user_model`: the model a registration makes a row of "
+                "(add `user_model: User` to `auth`)",
+            )
+
+    def _check_user_model(self, auth: AuthSpec, name: str) -> None:
+        """The user model exists, leaves `subject` free, and fits registration."""
+        model = self.models.get(name)
+        if model is None:
+            if self.all_models_named:
+                known = ", ".join(self.models) or "none"
+                self.add(
+                    "`auth`, `user_model`",
+                    f"no model is named {name!r} (the spec's models: {known})",
+                )
+            return
+        fields = {f.name: f for f in model.fields}
+        if SUBJECT_FIELD.name in fields:
+            self.add(
+                f"model {name!r}, field {SUBJECT_FIELD.name!r}",
+                "the name is taken: `auth.user_model` adds this column (the token's "
+                "subject, `sub`); rename the field",
+            )
+        if not auth.registration:
+            return
+        email = fields.get("email")
+        if email is None or email.type != "str" or not email.unique:
+            self.add(
+                "`auth`, `registration`",
+                f"needs a unique `email` field of type str on {name!r} (the login at "
+                "the provider, checked here before the provider is called): add "
+                "`{name: email, type: str, unique: true}`",
+            )
+        if "password" in fields:
+            self.add(
+                f"model {name!r}, field 'password'",
+                "with `auth.registration` a password goes to the provider only and is "
+                "never stored here; remove the field",
+            )
 
     def _check_access(self, model: ModelSpec) -> None:
         """`access` only with `auth`, each value public, authenticated or a role."""
@@ -471,6 +515,12 @@ class _Checker:
             # The classes of the project's `auth/` package and its tests' stub.
             for name in AUTH_NAMES:
                 claim(name, "the auth package (`auth`)")
+            # The caller's routes (`/me`) and modules, and registration's.
+            claim("route /me", "the auth package (`auth`)")
+            claim("module accounts", "the auth package (`auth`)")
+            if self.spec.auth.registration:
+                claim("route /registrations", "registration (`auth.registration`)")
+                claim("module registration", "registration (`auth.registration`)")
         reverse: dict[str, dict[str, str]] = {m.name: {} for m in self.spec.models}
         for model in self.spec.models:
             where = f"model {model.name!r}"
@@ -482,6 +532,7 @@ class _Checker:
                 claim(name, where)
             claim(f"module {_naming.snake(model.name)}", where)
             claim(f"table {plural}", where)
+            claim(f"route /{_naming.kebab(plural)}", where)
             if plural == _naming.snake(model.name):
                 self.add(where, f"plural {plural!r} equals the singular; set `plural`")
             for field in model.fields:
