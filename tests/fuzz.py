@@ -347,6 +347,9 @@ def identity_provider(
     with stub.StubProvider().serving() as provider:
         token = provider.token(roles=roles, exp=int(time.time() + lifetime_s))
         settings = {"AUTH_ISSUER_URL": provider.issuer, "AUTH_AUDIENCE": stub.AUDIENCE}
+        if spec.auth.registration:  # its service account, for the admin API
+            settings["AUTH_ADMIN_CLIENT_ID"] = stub.ADMIN_CLIENT_ID
+            settings["AUTH_ADMIN_CLIENT_SECRET"] = stub.ADMIN_CLIENT_SECRET
         yield settings, ["--header", f"Authorization: Bearer {token}"]
 
 
