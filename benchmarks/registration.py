@@ -65,7 +65,8 @@ def main() -> None:
     ):
         logs = Path(tmp)
         project = registration.render_registry(logs / "registry", cluster.url)
-        with registration.provider(project, args.latency) as issuer:
+        with registration.provider(project, args.latency) as running:
+            issuer = running.issuer
             for app in registration.APPS:
                 server = registration.serve(
                     app,

@@ -17,7 +17,8 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,19 @@ def render_registry(dst: Path, database_url: str) -> Path:
     return dst
 
 
+@dataclass(frozen=True)
+class Provider:
+    """A stub provider running: its issuer, and a token it printed (valid 1 h)."""
+
+    issuer: str
+    token: str
+
+
 @contextlib.contextmanager
-def provider(project: Path, admin_latency: float) -> Iterator[str]:
-    """The project's stub provider on a free port; yields its issuer URL."""
+def provider(
+    project: Path, admin_latency: float = 0.0, roles: Sequence[str] = ()
+) -> Iterator[Provider]:
+    """The project's stub provider on a free port, its token with `roles`."""
     from tests.lifecycle.harness import free_port
 
     env = {
@@ -70,6 +81,7 @@ def provider(project: Path, admin_latency: float) -> Iterator[str]:
             str(free_port()),
             "--admin-latency",
             str(admin_latency),
+            *(f"--role={role}" for role in roles),
         ],
         cwd=project,
         env=env,
@@ -79,17 +91,19 @@ def provider(project: Path, admin_latency: float) -> Iterator[str]:
     )
     try:
         assert process.stdout is not None
-        issuer = ""
+        issuer = token = ""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not issuer and time.monotonic() < deadline:
+        while not token and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
                 raise RuntimeError("the stub provider exited before it served")
             if line.startswith("AUTH_ISSUER_URL="):
                 issuer = line.split("=", 1)[1].strip()
-        if not issuer:
+            elif line.startswith("token: "):
+                token = line.removeprefix("token: ").strip()
+        if not (issuer and token):
             raise RuntimeError("the stub provider did not start")
-        yield issuer
+        yield Provider(issuer, token)
     finally:
         process.terminate()
         process.wait(10)

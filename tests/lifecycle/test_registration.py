@@ -34,8 +34,8 @@ def registry(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def issuer(registry: Path) -> Iterator[str]:
-    with registration.provider(registry, LATENCY) as url:
-        yield url
+    with registration.provider(registry, LATENCY) as running:
+        yield running.issuer
 
 
 @pytest.mark.parametrize("app", list(registration.APPS))
