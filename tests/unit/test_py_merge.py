@@ -12,7 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uowgen._evolve.merge import plan_merge
-from uowgen._evolve.py_merge import conflict_reason, merge_checked, merge_python
+from uowgen._evolve.py_merge import (
+    Candidate,
+    conflict_reason,
+    merge_all_checked,
+    merge_checked,
+    merge_python,
+)
 from uowgen._evolve.sync import describe
 
 if TYPE_CHECKING:
@@ -257,6 +263,31 @@ def test_a_finding_both_inputs_had_does_not_refuse_the_merge() -> None:
     result = merge_checked("a.py", base.encode(), ours.encode(), theirs.encode())
 
     assert result == b"import os\n\nx = 2\ny = 3\n"
+
+
+def test_one_ruff_run_checks_many_files_each_on_its_own() -> None:
+    clean = Candidate(
+        "pkg/__init__.py",  # checked under its own name, as ruff treats it apart
+        b"from os import path\n\nx = 1\n",
+        b"from os import path\n\nx = 2\n",
+        b"from os import path, sep\n\nx = 1\n",
+    )
+    broken = Candidate(
+        "b.py",
+        b"import os\n\n\ndef here() -> str:\n    return os.getcwd()\n",
+        b"def here() -> str:\n    return '.'\n",
+        b"import os\n\n\ndef here() -> str:\n    return os.getcwd()\n\n\n"
+        b"def home() -> str:\n    return os.sep\n",
+    )
+    conflict = Candidate("c.py", b"x = 1\n", b"x = 2\n", b"x = 3\n")
+
+    results = merge_all_checked([clean, broken, conflict])
+
+    assert results == {
+        "pkg/__init__.py": b"from os import path, sep\n\nx = 2\n",
+        "b.py": None,
+        "c.py": None,
+    }
 
 
 def test_plan_merge_says_which_merge_made_each_file(tmp_path: Path) -> None:

@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from uowgen._evolve.line_merge import _git_executable, has_conflict_markers, merge_file
-from uowgen._evolve.py_merge import merge_checked
+from uowgen._evolve.line_merge import (
+    _git_executable,
+    has_conflict_markers,
+    keep_both_insertions,
+    merge_file,
+)
+from uowgen._evolve.py_merge import Candidate, merge_all_checked
 from uowgen._evolve.tree import (
     _check_relative,
     _Found,
@@ -49,8 +55,9 @@ Action = Literal[
     "keep_edited",  # no longer generated but edited by the user: kept
     "keep_deleted",  # changed in the new render but deleted by the user: stays deleted
 ]
-# Which merge made a "merge" or a "conflict": Python statements, or lines.
-How = Literal["statements", "lines", ""]
+# Which merge made a "merge" or a "conflict": Python statements, lines, or lines
+# with a TOML file's insertions at the same point kept (a dependency each side added).
+How = Literal["statements", "lines", "toml", ""]
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,9 @@ class FileChange:
         note: Why a conflict or a kept file was not merged, for the user; empty
             when the action says it all.
         how: For a merge or a conflict with markers: "statements" when the
-            Python statement merge made it, "lines" when `git merge-file` did;
-            empty otherwise.
+            Python statement merge made it, "lines" when `git merge-file` did,
+            "toml" when it did and both sides' insertions at one point in a TOML
+            file were kept; empty otherwise.
     """
 
     path: str
@@ -178,8 +186,9 @@ def plan_merge(
             model), {new path: old path}. The user's file at the old path is merged
             as if it were at the new path: the result goes there, with the user's
             edits, and the old path is removed.
-        by_statements: Merge Python files by statements first (False: lines
-            only, as uowgen 0.5.0 did; for comparisons).
+        by_statements: Merge Python files by statements first, and keep both
+            sides' insertions at one point in TOML files (False: lines only, as
+            uowgen 0.5.0 did; for comparisons).
 
     Returns:
         The plan, for `apply_plan` and `diff_plan`.
@@ -199,12 +208,16 @@ def plan_merge(
         if new not in theirs or old not in base or new in base:
             raise ValueError(f"cannot move {old} to {new}: not a renamed render")
         base[new] = base.pop(old)
+    for path in base.keys() | theirs.keys():
+        _check_relative(path)
+    # Python files both sides changed, merged by statements all at once (one ruff
+    # run checks them all); None when lines only.
+    statements = _python_merges(base, theirs, ours, moves) if by_statements else None
     changes: list[FileChange] = []
     for path in sorted(base.keys() | theirs.keys()):
-        _check_relative(path)
         if path in moves:
             changes.extend(
-                _plan_moved(path, moves[path], base, theirs, ours, by_statements)
+                _plan_moved(path, moves[path], base, theirs, ours, statements)
             )
             continue
         found = _look(ours, path)
@@ -213,10 +226,30 @@ def plan_merge(
         elif path not in base:
             change = _plan_added(path, theirs[path], found)
         else:
-            change = _plan_kept(path, base[path], theirs[path], found, by_statements)
+            change = _plan_kept(path, base[path], theirs[path], found, statements)
         if change is not None:
             changes.append(change)
     return MergePlan(changes=tuple(sorted(changes, key=lambda c: c.path)))
+
+
+def _python_merges(
+    base: Mapping[str, bytes],
+    theirs: Mapping[str, bytes],
+    ours: Path,
+    moves: Mapping[str, str],
+) -> dict[str, bytes | None]:
+    """The statement merges of the Python files both sides changed.
+
+    {path: the merged content, or None when the line merge decides}.
+    """
+    candidates = []
+    for path in sorted(base.keys() & theirs.keys()):
+        if not path.endswith((".py", ".pyi")) or base[path] == theirs[path]:
+            continue
+        mine = _look(ours, moves.get(path, path)).content
+        if mine is not None and mine not in (base[path], theirs[path]):
+            candidates.append(Candidate(path, base[path], mine, theirs[path]))
+    return merge_all_checked(candidates)
 
 
 def _plan_moved(
@@ -225,7 +258,7 @@ def _plan_moved(
     base: Mapping[str, bytes],
     theirs: Mapping[str, bytes],
     ours: Path,
-    by_statements: bool,
+    statements: Mapping[str, bytes | None] | None,
 ) -> list[FileChange]:
     """Merge the user's file at `old` into the render at `new`, and remove `old`."""
     there = _look(ours, new)
@@ -243,7 +276,7 @@ def _plan_moved(
     if found.content is None:
         # Deleted by the user: it stays deleted under its new name too.
         return [FileChange(new, "keep_deleted")]
-    change = _plan_kept(new, base[new], theirs[new], found, by_statements)
+    change = _plan_kept(new, base[new], theirs[new], found, statements)
     if change is None:  # the user's file as it is, under its new name
         change = FileChange(new, "merge", new=found.content)
     elif change.new is None:  # a conflict that cannot be written: keep it where it is
@@ -322,11 +355,15 @@ def _plan_added(path: str, theirs: bytes, found: _Found) -> FileChange | None:
         return FileChange(path, "create", new=theirs)
     if found.content == theirs:
         return None
-    return _merge_both_changed(path, b"", found.content, theirs, by_statements=False)
+    return _merge_both_changed(path, b"", found.content, theirs, statements=None)
 
 
 def _plan_kept(
-    path: str, base: bytes, theirs: bytes, found: _Found, by_statements: bool
+    path: str,
+    base: bytes,
+    theirs: bytes,
+    found: _Found,
+    statements: Mapping[str, bytes | None] | None,
 ) -> FileChange | None:
     """A path generated before and now."""
     if theirs == base:
@@ -340,7 +377,7 @@ def _plan_kept(
         return None
     if ours == base:
         return FileChange(path, "update", old=ours, new=theirs)
-    return _merge_both_changed(path, base, ours, theirs, by_statements=by_statements)
+    return _merge_both_changed(path, base, ours, theirs, statements=statements)
 
 
 def _plan_removed(path: str, base: bytes, found: _Found) -> FileChange | None:
@@ -355,13 +392,20 @@ def _plan_removed(path: str, base: bytes, found: _Found) -> FileChange | None:
 
 
 def _merge_both_changed(
-    path: str, base: bytes, ours: bytes, theirs: bytes, *, by_statements: bool
+    path: str,
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    statements: Mapping[str, bytes | None] | None,
 ) -> FileChange | None:
     """A path both the user and the new render changed.
 
-    A Python file is merged by statements first when `by_statements` (and both
-    sides had it: a file both added is merged by lines); a result that does not
-    check out, or a conflict, leaves it to the line merge.
+    `statements` holds the checked statement merges of Python files (None: merge
+    by lines only). A Python file without one there (it did not check out, or is
+    a conflict) is left to the line merge; so is a file both sides added. A TOML
+    file's same-point insertions are kept on both sides (`_toml_insertions`),
+    unless merging by lines only.
     """
     if any(_is_binary(content) for content in (base, ours, theirs)):
         note = "a binary file changed on both sides; yours was kept"
@@ -370,22 +414,42 @@ def _merge_both_changed(
         # Merging again would nest markers; the user resolves the first ones first.
         note = "it still has conflict markers; resolve them, then run this again"
         return FileChange(path, "conflict", old=ours, note=note)
-    if by_statements and base and path.endswith((".py", ".pyi")):
-        merged = merge_checked(path, base, ours, theirs)
-        if merged == ours:
-            return None
-        if merged is not None:
-            return FileChange(path, "merge", old=ours, new=merged, how="statements")
+    merged = statements.get(path) if statements is not None and base else None
+    if merged == ours:
+        return None
+    if merged is not None:
+        return FileChange(path, "merge", old=ours, new=merged, how="statements")
     _git_executable()  # a missing git is not this file's problem: no path prefix
     try:
         result = merge_file(base=base, ours=ours, theirs=theirs)
     except UowgenError as exc:
         raise UowgenError(f"{path}: {exc.message}") from exc
+    if result.conflicts and statements is not None and path.endswith(".toml"):
+        both = _toml_insertions(result.content)
+        if both is not None:
+            return FileChange(path, "merge", old=ours, new=both, how="toml")
     if result.conflicts:
         return FileChange(path, "conflict", old=ours, new=result.content, how="lines")
     if result.content == ours:  # the new render's change is already in yours
         return None
     return FileChange(path, "merge", old=ours, new=result.content, how="lines")
+
+
+def _toml_insertions(merged: bytes) -> bytes | None:
+    """A TOML line merge with its same-point insertions kept, if still valid TOML.
+
+    Resolves only conflicts where both sides inserted lines at one point (yours
+    first); None when another remains. Two dependencies added after the same line is the common case; the same key
+    added twice makes the TOML invalid, and stays a conflict.
+    """
+    both = keep_both_insertions(merged)
+    if both is None:
+        return None
+    try:
+        tomllib.loads(both.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    return both
 
 
 def _still_as_planned(change: FileChange, root: Path) -> bool:

@@ -507,61 +507,99 @@ def _describe(chunk: _Chunk) -> str:
 # Checking a merge
 
 
-def merge_checked(path: str, base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
-    """The statement merge of a Python file, if it checks out; else None.
+@dataclass(frozen=True)
+class Candidate:
+    """A Python file both sides changed: its path and its three versions."""
 
-    The merge is kept only when it parses and `ruff check` (pyflakes' rules and
+    path: str
+    base: bytes
+    ours: bytes
+    theirs: bytes
+
+
+def merge_checked(path: str, base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
+    """The statement merge of one Python file, if it checks out; else None.
+
+    See `merge_all_checked`, which does many at the cost of one ruff run.
+    """
+    return merge_all_checked([Candidate(path, base, ours, theirs)])[path]
+
+
+def merge_all_checked(candidates: Sequence[Candidate]) -> dict[str, bytes | None]:
+    """The statement merge of each Python file that checks out; None for the rest.
+
+    A merge is kept only when it parses and `ruff check` (pyflakes' rules and
     syntax errors) finds nothing in it that neither side had: no undefined name,
     no definition made twice, no import left unused. Anything else (a conflict, a
     side that does not parse, no ruff to ask) is None: the line merge decides.
+    One ruff process checks every file.
 
     Args:
-        path: The file's path in the project (ruff reads `__init__.py` and test
-            files by their names).
-        base: The common ancestor.
-        ours: The user's version.
-        theirs: The new render.
+        candidates: The files, each with its path in the project (ruff reads
+            `__init__.py` and test files by their names).
+
+    Returns:
+        {path: the merged content, or None}.
     """
-    try:
-        texts = [content.decode("utf-8") for content in (base, ours, theirs)]
-    except UnicodeDecodeError:
-        return None
-    merged = merge_python(*texts)
-    if merged is None:
-        return None
-    try:
-        ast.parse(merged)
-    except SyntaxError:
-        return None
-    findings = _ruff_findings(
-        path, {"ours": texts[1], "theirs": texts[2], "merged": merged}
-    )
+    results: dict[str, bytes | None] = {c.path: None for c in candidates}
+    checks: dict[str, dict[str, str]] = {}
+    for candidate in candidates:
+        try:
+            texts = [
+                content.decode("utf-8")
+                for content in (candidate.base, candidate.ours, candidate.theirs)
+            ]
+        except UnicodeDecodeError:
+            continue
+        merged = merge_python(*texts)
+        if merged is None:
+            continue
+        try:
+            ast.parse(merged)
+        except SyntaxError:
+            continue
+        checks[candidate.path] = {
+            "ours": texts[1],
+            "theirs": texts[2],
+            "merged": merged,
+        }
+    if not checks:
+        return results
+    findings = _ruff_findings(checks)
     if findings is None:
-        return None
-    allowed = findings["ours"] | findings["theirs"]  # the most of each either had
-    if findings["merged"] - allowed:
-        return None
-    return merged.encode("utf-8")
+        return results
+    for path, check in checks.items():
+        found = findings[path]
+        allowed = found["ours"] | found["theirs"]  # the most of each either had
+        if not found["merged"] - allowed:
+            results[path] = check["merged"].encode("utf-8")
+    return results
 
 
 # A finding without where it is: "Redefinition of unused `f` from line 3" names a line.
 _LINE = re.compile(r"\bline \d+")
 
 
-def _ruff_findings(path: str, texts: dict[str, str]) -> dict[str, Counter[str]] | None:
+def _ruff_findings(
+    checks: dict[str, dict[str, str]],
+) -> dict[str, dict[str, Counter[str]]] | None:
     """The findings of ruff in each text, as a multiset of code and message.
 
-    None when ruff cannot run.
+    `checks` is {path: {label: text}}. None when ruff cannot run.
     """
     ruff = _ruff_executable()
     if ruff is None:
         return None
-    name = PurePosixPath(path).name
     with tempfile.TemporaryDirectory(prefix="uowgen-py-merge-") as scratch:
         folder = Path(scratch).resolve()
-        for label, text in texts.items():
-            (folder / label).mkdir()
-            (folder / label / name).write_text(text, encoding="utf-8")
+        where: dict[Path, tuple[str, str]] = {}
+        for number, (path, texts) in enumerate(checks.items()):
+            for label, text in texts.items():
+                # The file's own name, so ruff reads `__init__.py` as one.
+                file = folder / str(number) / label / PurePosixPath(path).name
+                file.parent.mkdir(parents=True)
+                file.write_text(text, encoding="utf-8")
+                where[file] = (path, label)
         try:
             done = subprocess.run(
                 [
@@ -579,7 +617,7 @@ def _ruff_findings(path: str, texts: dict[str, str]) -> dict[str, Counter[str]] 
                 capture_output=True,
                 text=True,
                 check=False,
-                cwd=scratch,
+                cwd=folder,
             )
         except OSError:
             return None
@@ -589,11 +627,14 @@ def _ruff_findings(path: str, texts: dict[str, str]) -> dict[str, Counter[str]] 
             reported = json.loads(done.stdout)
         except json.JSONDecodeError:
             return None
-        found: dict[str, Counter[str]] = {label: Counter() for label in texts}
+        found = {
+            path: {label: Counter[str]() for label in texts}
+            for path, texts in checks.items()
+        }
         for finding in reported:
-            label = Path(finding["filename"]).relative_to(folder).parts[0]
+            path, label = where[Path(finding["filename"])]
             message = _LINE.sub("line", str(finding["message"]))
-            found[label][f"{finding['code']} {message}"] += 1
+            found[path][label][f"{finding['code']} {message}"] += 1
     return found
 
 

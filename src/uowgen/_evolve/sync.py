@@ -227,7 +227,7 @@ def describe(plan: SyncPlan) -> list[str]:
         line = f"  {verbs[change.action]:<10} {change.path}"
         said = [change.note] if change.note.startswith("moved from ") else []
         if change.how and change.new is not None:
-            said.append(f"by {change.how}")
+            said.append(HOW[change.how])
         if said:
             line += f" ({', '.join(said)})"
         lines.append(line)
@@ -237,11 +237,19 @@ def describe(plan: SyncPlan) -> list[str]:
     return lines
 
 
+# How each merge is named in the summary and in --pretend.
+HOW = {
+    "statements": "by statements",
+    "lines": "by lines",
+    "toml": "by lines, both insertions kept",
+}
+
+
 def merges(plan: SyncPlan) -> list[str]:
     """One line per file a sync merges (or marks), and how: for `--pretend`."""
     return [
         f"  {'would merge' if change.action == 'merge' else 'CONFLICT':<11} "
-        f"{change.path} (by {change.how})"
+        f"{change.path} ({HOW[change.how]})"
         for change in plan.merge.changes
         if change.how and change.new is not None
     ]
