@@ -18,8 +18,10 @@ Prints the tables and writes benchmarks/merge_conflicts.json.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,8 +104,6 @@ MODEL_EDITS = {
 
 def big_merge(scratch: Path) -> dict[str, Any]:
     """Merge times of a 100-model project from 0.4.0, against its render time."""
-    import subprocess
-
     spec_file = scratch / "bench.yml"
     spec_file.write_text(spec_of_size(MODELS), encoding="utf-8")
     project_dir = scratch / "bench"
@@ -119,7 +119,7 @@ def big_merge(scratch: Path) -> dict[str, Any]:
         ],
         check=True,
         capture_output=True,
-        env={"PYTHONPATH": str(unpack("0.4.0", scratch)), "PATH": ""},
+        env={**os.environ, "PYTHONPATH": str(unpack("0.4.0", scratch))},
     )
     project = Project(project_dir)
     spec = project.rendered_spec()

@@ -119,11 +119,19 @@ def test_a_project_edited_for_months_updates_from_the_oldest_release_cleanly(
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "ours"]):
         run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], project)
 
+    pretend = CliRunner().invoke(
+        app, ["update", "--project", str(project), "--pretend"]
+    )
+    assert pretend.exit_code == 0, pretend.output
+    assert "would merge src/fastbot/main.py (by statements)" in pretend.output
+    assert "would merge README.md (by lines)" in pretend.output
+
     result = CliRunner().invoke(app, ["update", "--project", str(project)])
 
     assert result.exit_code == 0, result.output
     assert "CONFLICT" not in result.output
-    assert "(by statements)" in result.output
+    assert "merged     src/fastbot/main.py (by statements)" in result.output
+    assert "merged     pyproject.toml (by lines, both insertions kept)" in result.output
     for edit in applied:
         text = (project / edit.path).read_text(encoding="utf-8")
         for find, replace in edit.patches:
