@@ -207,7 +207,8 @@ def main() -> None:
         f"{speed['files_the_team_edited']}:"
     )
     print(
-        "| render s | merge by lines s | merge by statements s | by statements | conflicts (lines/statements) |"
+        "| render s | merge by lines s | merge by statements s | by statements "
+        "| conflicts (lines/statements) |"
     )
     print("| ---: | ---: | ---: | ---: | ---: |")
     print(

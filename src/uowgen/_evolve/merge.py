@@ -439,8 +439,9 @@ def _toml_insertions(merged: bytes) -> bytes | None:
     """A TOML line merge with its same-point insertions kept, if still valid TOML.
 
     Resolves only conflicts where both sides inserted lines at one point (yours
-    first); None when another remains. Two dependencies added after the same line is the common case; the same key
-    added twice makes the TOML invalid, and stays a conflict.
+    first); None when another remains. Two dependencies added after the same line
+    is the common case; the same key added twice makes the TOML invalid, and stays
+    a conflict.
     """
     both = keep_both_insertions(merged)
     if both is None:

@@ -5,10 +5,11 @@ or neighbouring lines, even when they are different statements: an insertion aft
 a class whose last field the template changed, or two insertions at the same point.
 This merge parses the three versions with `ast` and merges statements:
 
-- each block (the module, and recursively the body of a class, a function, a `with`
-  or an `if` without `else`) is cut into chunks, one per statement, whose text is
-  the statement's exact source lines with the decorators, comments and blank lines
-  above it, so the merged text is the inputs' own text, comments and all;
+- each block (the module, and recursively the body of a class, a def, or a `with`,
+  `for`, `while` or `if` without `else`) is cut into chunks, one per statement,
+  whose text is the statement's exact source lines with the decorators, comments
+  and blank lines above it, so the merged text is the inputs' own text, comments
+  and all;
 - each chunk has a key: the name of a def or class, the target of an assignment,
   the module of an import, the test of an `if`, else the statement's syntax tree;
 - the three sequences of keys are aligned (`difflib`), and each side's changes are
@@ -21,7 +22,9 @@ The rules (`docs/update.md` has them with examples):
 - a chunk changed differently on both sides is merged inside when it is a class,
   a def or another block whose header both sides kept (or only one changed), and
   is a conflict otherwise;
-- a chunk one side deleted (or replaced) and the other changed is a conflict;
+- a chunk one side deleted (or replaced) and the other changed is a conflict; a
+  run of chunks one side deleted, where the other only inserted, gives the
+  insertions;
 - insertions by both sides at the same point are all kept, yours first and then
   the new render's: your code stays next to the statement you put it after. A
   statement both inserted alike is kept once; inserted differently under one key
@@ -130,7 +133,7 @@ def merge_python(base: str, ours: str, theirs: str) -> str | None:
     try:
         blocks = [_module_chunks(text) for text in (base, ours, theirs)]
         return "".join(_merge_block(*blocks))
-    except (SyntaxError, ValueError, _Conflict):
+    except (SyntaxError, ValueError, RecursionError, _Conflict):
         return None
 
 
@@ -139,7 +142,7 @@ def conflict_reason(base: str, ours: str, theirs: str) -> str | None:
     try:
         blocks = [_module_chunks(text) for text in (base, ours, theirs)]
         _merge_block(*blocks)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError) as exc:
         return f"does not parse: {exc}"
     except _Conflict as exc:
         return str(exc)
