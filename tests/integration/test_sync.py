@@ -242,11 +242,29 @@ def test_uncommitted_changes_elsewhere_do_not_stop_it(project: Path) -> None:
     assert service.read_text().endswith("\n# uncommitted\n")
 
 
-def test_an_edit_where_the_render_changes_too_is_a_listed_conflict(
+def test_a_line_appended_where_the_render_appends_too_merges_by_statements(
     project: Path,
 ) -> None:
     router = project / "src/fastbot/api/router.py"
     router.write_text(router.read_text() + "# my last line\n")
+    git(project, "commit", "-qam", "edit the router")
+
+    out = uowgen(CliRunner(), project, "add-model", "Tag", "name:str")
+
+    assert "merged     src/fastbot/api/router.py (by statements)" in out
+    assert router.read_text().endswith(
+        "api_router.include_router(tag.router)\n# my last line\n"
+    )
+
+
+def test_an_edit_where_the_render_changes_too_is_a_listed_conflict(
+    project: Path,
+) -> None:
+    router = project / "src/fastbot/api/router.py"
+    imports = "import language_pair, user, user_type, vocabulary_set\n"
+    router.write_text(
+        router.read_text().replace(imports, imports.replace("\n", "  # mine\n"))
+    )
     git(project, "commit", "-qam", "edit the router")
 
     result = CliRunner().invoke(
@@ -254,9 +272,9 @@ def test_an_edit_where_the_render_changes_too_is_a_listed_conflict(
     )
 
     assert result.exit_code == 1, result.output
-    assert "src/fastbot/api/router.py" in result.output
+    assert "CONFLICT   src/fastbot/api/router.py (by lines)" in result.output
     text = router.read_text()
-    assert "<<<<<<< yours" in text and "# my last line" in text
+    assert "<<<<<<< yours" in text and "# mine" in text
     # Until the markers are resolved, sync refuses.
     again = CliRunner().invoke(app, ["sync", "--project", str(project)])
     assert again.exit_code == 2 and "api/router.py" in again.output

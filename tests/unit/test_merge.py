@@ -775,3 +775,59 @@ def test_edits_of_separate_line_ranges_merge_cleanly_and_both_land(
 
     assert result.conflicts == 0
     assert result.content == join(both)
+
+
+# TOML: insertions at one point are kept on both sides, if the TOML stays valid
+
+PYPROJECT = b"""\
+[project]
+dependencies = [
+  "fastapi==0.163.2",
+  "uvicorn==0.54.0",
+]
+
+[tool.ruff]
+line-length = 88
+"""
+
+
+def test_dependencies_added_after_the_same_line_are_both_kept(tmp_path: Path) -> None:
+    anchor = b'  "uvicorn==0.54.0",\n'
+    ours = PYPROJECT.replace(anchor, anchor + b'  "structlog==25.4.0",\n')
+    theirs = PYPROJECT.replace(anchor, anchor + b'  "prometheus-client==0.26.0",\n')
+    write_tree(tmp_path, {"pyproject.toml": ours})
+
+    plan = plan_merge(
+        base={"pyproject.toml": PYPROJECT},
+        theirs={"pyproject.toml": theirs},
+        ours=tmp_path,
+    )
+
+    assert [(c.action, c.how) for c in plan.changes] == [("merge", "toml")]
+    assert plan.changes[0].new == PYPROJECT.replace(
+        anchor, anchor + b'  "structlog==25.4.0",\n  "prometheus-client==0.26.0",\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (b"line-length = 88\nfix = true\n", b"line-length = 88\nfix = false\n"),
+        (b"line-length = 100\n", b"line-length = 120\n"),
+    ],
+    ids=["the same key added twice", "the same line changed"],
+)
+def test_other_toml_conflicts_stay_conflicts(
+    tmp_path: Path, ours: bytes, theirs: bytes
+) -> None:
+    write_tree(
+        tmp_path, {"pyproject.toml": PYPROJECT.replace(b"line-length = 88\n", ours)}
+    )
+
+    plan = plan_merge(
+        base={"pyproject.toml": PYPROJECT},
+        theirs={"pyproject.toml": PYPROJECT.replace(b"line-length = 88\n", theirs)},
+        ours=tmp_path,
+    )
+
+    assert [(c.action, c.how) for c in plan.changes] == [("conflict", "lines")]

@@ -238,12 +238,22 @@ def ask_fields(model: str) -> list[dict[str, Any]]:
 
 def carry_out(plan: SyncPlan, *, done: str, pretend: bool, allow_dirty: bool) -> None:
     """Print or apply a sync's or an update's plan; exit 1 on conflicts."""
-    from uowgen._evolve.sync import apply_sync, check_clean, describe, pretend_diff
+    from uowgen._evolve.sync import (
+        apply_sync,
+        check_clean,
+        describe,
+        merges,
+        pretend_diff,
+    )
 
     if pretend:
         typer.echo(pretend_diff(plan), nl=False)
         for step in plan.steps:
             typer.echo(f"upgrade step {step}")
+        merged = merges(plan)
+        if merged:
+            # Which merge made each file: Python statements, or lines.
+            typer.echo("Merges:\n" + "\n".join(merged))
         typer.secho("--pretend: nothing was written", fg=typer.colors.YELLOW)
         return
     check_clean(plan, allow_dirty=allow_dirty)

@@ -80,6 +80,34 @@ def merge_file(*, base: bytes, ours: bytes, theirs: bytes) -> MergeResult:
     return MergeResult(content=result.stdout, conflicts=result.returncode)
 
 
+def keep_both_insertions(merged: bytes) -> bytes | None:
+    """`merged` with each conflict where both sides only inserted lines resolved.
+
+    Such a conflict (an empty `last render` section) becomes your lines then the
+    new render's. None when another conflict remains: both sides changed lines
+    that were there. Reads the markers `merge_file` writes (diff3 style).
+    """
+    lines = merged.decode("utf-8").split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if lines[index] != f"<<<<<<< {OURS_LABEL}":
+            out.append(lines[index])
+            index += 1
+            continue
+        try:
+            middle = lines.index(f"||||||| {BASE_LABEL}", index)
+            split = lines.index("=======", middle)
+            end = lines.index(f">>>>>>> {THEIRS_LABEL}", split)
+        except ValueError:
+            return None
+        if split != middle + 1:
+            return None  # the base had lines here: both sides changed them
+        out += lines[index + 1 : middle] + lines[split + 1 : end]
+        index = end + 1
+    return "\n".join(out).encode("utf-8")
+
+
 def has_conflict_markers(text: str) -> bool:
     """Whether `text` still holds a conflict left by a merge.
 

@@ -12,18 +12,29 @@ User edits are never lost and conflicts are never silent: an overlapping edit is
 written with git-style conflict markers and listed in `MergePlan.conflicts`, and a
 file the user deleted or edited is kept and listed. Line merges are done by
 `git merge-file` (`line_merge`), not by a hand-made diff3; the user's files are read
-and written by `tree`.
+and written by `tree`. A Python file is first merged by statements (`py_merge`),
+which keeps apart edits of different statements on neighbouring lines; its result
+is taken only when it parses and ruff finds no new error in it, else the line
+merge decides. `FileChange.how` says which merge made a file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from uowgen._evolve.line_merge import _git_executable, has_conflict_markers, merge_file
+from uowgen._evolve.line_merge import (
+    _git_executable,
+    has_conflict_markers,
+    keep_both_insertions,
+    merge_file,
+)
+from uowgen._evolve.py_merge import Candidate, merge_all_checked
 from uowgen._evolve.tree import (
     _check_relative,
     _Found,
@@ -44,6 +55,9 @@ Action = Literal[
     "keep_edited",  # no longer generated but edited by the user: kept
     "keep_deleted",  # changed in the new render but deleted by the user: stays deleted
 ]
+# Which merge made a "merge" or a "conflict": Python statements, lines, or lines
+# with a TOML file's insertions at the same point kept (a dependency each side added).
+How = Literal["statements", "lines", "toml", ""]
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,10 @@ class FileChange:
             and the user's file is left as it is.
         note: Why a conflict or a kept file was not merged, for the user; empty
             when the action says it all.
+        how: For a merge or a conflict with markers: "statements" when the
+            Python statement merge made it, "lines" when `git merge-file` did,
+            "toml" when it did and both sides' insertions at one point in a TOML
+            file were kept; empty otherwise.
     """
 
     path: str
@@ -69,6 +87,7 @@ class FileChange:
     old: bytes | None = None
     new: bytes | None = None
     note: str = ""
+    how: How = ""
 
     @property
     def writes(self) -> bool:
@@ -110,6 +129,15 @@ class MergePlan:
         return self._paths("merge")
 
     @property
+    def merged_by_statements(self) -> tuple[str, ...]:
+        """Merged paths the Python statement merge made (the rest: by lines)."""
+        return tuple(
+            change.path
+            for change in self.changes
+            if change.action == "merge" and change.how == "statements"
+        )
+
+    @property
     def deleted(self) -> tuple[str, ...]:
         """Unedited paths that are no longer generated."""
         return self._paths("delete")
@@ -131,6 +159,7 @@ def plan_merge(
     theirs: Mapping[str, bytes],
     ours: Path,
     moves: Mapping[str, str] | None = None,
+    by_statements: bool = True,
 ) -> MergePlan:
     """Decide how to merge the new render THEIRS into the user's project OURS.
 
@@ -157,6 +186,9 @@ def plan_merge(
             model), {new path: old path}. The user's file at the old path is merged
             as if it were at the new path: the result goes there, with the user's
             edits, and the old path is removed.
+        by_statements: Merge Python files by statements first, and keep both
+            sides' insertions at one point in TOML files (False: lines only, as
+            uowgen 0.5.0 did; for comparisons).
 
     Returns:
         The plan, for `apply_plan` and `diff_plan`.
@@ -176,11 +208,17 @@ def plan_merge(
         if new not in theirs or old not in base or new in base:
             raise ValueError(f"cannot move {old} to {new}: not a renamed render")
         base[new] = base.pop(old)
+    for path in base.keys() | theirs.keys():
+        _check_relative(path)
+    # Python files both sides changed, merged by statements all at once (one ruff
+    # run checks them all); None when lines only.
+    statements = _python_merges(base, theirs, ours, moves) if by_statements else None
     changes: list[FileChange] = []
     for path in sorted(base.keys() | theirs.keys()):
-        _check_relative(path)
         if path in moves:
-            changes.extend(_plan_moved(path, moves[path], base, theirs, ours))
+            changes.extend(
+                _plan_moved(path, moves[path], base, theirs, ours, statements)
+            )
             continue
         found = _look(ours, path)
         if path not in theirs:
@@ -188,10 +226,30 @@ def plan_merge(
         elif path not in base:
             change = _plan_added(path, theirs[path], found)
         else:
-            change = _plan_kept(path, base[path], theirs[path], found)
+            change = _plan_kept(path, base[path], theirs[path], found, statements)
         if change is not None:
             changes.append(change)
     return MergePlan(changes=tuple(sorted(changes, key=lambda c: c.path)))
+
+
+def _python_merges(
+    base: Mapping[str, bytes],
+    theirs: Mapping[str, bytes],
+    ours: Path,
+    moves: Mapping[str, str],
+) -> dict[str, bytes | None]:
+    """The statement merges of the Python files both sides changed.
+
+    {path: the merged content, or None when the line merge decides}.
+    """
+    candidates = []
+    for path in sorted(base.keys() & theirs.keys()):
+        if not path.endswith((".py", ".pyi")) or base[path] == theirs[path]:
+            continue
+        mine = _look(ours, moves.get(path, path)).content
+        if mine is not None and mine not in (base[path], theirs[path]):
+            candidates.append(Candidate(path, base[path], mine, theirs[path]))
+    return merge_all_checked(candidates)
 
 
 def _plan_moved(
@@ -200,6 +258,7 @@ def _plan_moved(
     base: Mapping[str, bytes],
     theirs: Mapping[str, bytes],
     ours: Path,
+    statements: Mapping[str, bytes | None] | None,
 ) -> list[FileChange]:
     """Merge the user's file at `old` into the render at `new`, and remove `old`."""
     there = _look(ours, new)
@@ -217,15 +276,13 @@ def _plan_moved(
     if found.content is None:
         # Deleted by the user: it stays deleted under its new name too.
         return [FileChange(new, "keep_deleted")]
-    change = _plan_kept(new, base[new], theirs[new], found)
+    change = _plan_kept(new, base[new], theirs[new], found, statements)
     if change is None:  # the user's file as it is, under its new name
         change = FileChange(new, "merge", new=found.content)
     elif change.new is None:  # a conflict that cannot be written: keep it where it is
         return [change]
     # `old` in a change is what its own path holds now: nothing at the new path.
-    moved = FileChange(
-        new, change.action, old=None, new=change.new, note=f"moved from {old}"
-    )
+    moved = dataclasses.replace(change, old=None, note=f"moved from {old}")
     removed = FileChange(old, "delete", old=found.content, note=f"moved to {new}")
     return [moved, removed]
 
@@ -298,11 +355,15 @@ def _plan_added(path: str, theirs: bytes, found: _Found) -> FileChange | None:
         return FileChange(path, "create", new=theirs)
     if found.content == theirs:
         return None
-    return _merge_both_changed(path, b"", found.content, theirs)
+    return _merge_both_changed(path, b"", found.content, theirs, statements=None)
 
 
 def _plan_kept(
-    path: str, base: bytes, theirs: bytes, found: _Found
+    path: str,
+    base: bytes,
+    theirs: bytes,
+    found: _Found,
+    statements: Mapping[str, bytes | None] | None,
 ) -> FileChange | None:
     """A path generated before and now."""
     if theirs == base:
@@ -316,7 +377,7 @@ def _plan_kept(
         return None
     if ours == base:
         return FileChange(path, "update", old=ours, new=theirs)
-    return _merge_both_changed(path, base, ours, theirs)
+    return _merge_both_changed(path, base, ours, theirs, statements=statements)
 
 
 def _plan_removed(path: str, base: bytes, found: _Found) -> FileChange | None:
@@ -331,9 +392,21 @@ def _plan_removed(path: str, base: bytes, found: _Found) -> FileChange | None:
 
 
 def _merge_both_changed(
-    path: str, base: bytes, ours: bytes, theirs: bytes
+    path: str,
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    statements: Mapping[str, bytes | None] | None,
 ) -> FileChange | None:
-    """A path both the user and the new render changed."""
+    """A path both the user and the new render changed.
+
+    `statements` holds the checked statement merges of Python files (None: merge
+    by lines only). A Python file without one there (it did not check out, or is
+    a conflict) is left to the line merge; so is a file both sides added. A TOML
+    file's same-point insertions are kept on both sides (`_toml_insertions`),
+    unless merging by lines only.
+    """
     if any(_is_binary(content) for content in (base, ours, theirs)):
         note = "a binary file changed on both sides; yours was kept"
         return FileChange(path, "conflict", old=ours, note=note)
@@ -341,16 +414,43 @@ def _merge_both_changed(
         # Merging again would nest markers; the user resolves the first ones first.
         note = "it still has conflict markers; resolve them, then run this again"
         return FileChange(path, "conflict", old=ours, note=note)
+    merged = statements.get(path) if statements is not None and base else None
+    if merged == ours:
+        return None
+    if merged is not None:
+        return FileChange(path, "merge", old=ours, new=merged, how="statements")
     _git_executable()  # a missing git is not this file's problem: no path prefix
     try:
         result = merge_file(base=base, ours=ours, theirs=theirs)
     except UowgenError as exc:
         raise UowgenError(f"{path}: {exc.message}") from exc
+    if result.conflicts and statements is not None and path.endswith(".toml"):
+        both = _toml_insertions(result.content)
+        if both is not None:
+            return FileChange(path, "merge", old=ours, new=both, how="toml")
     if result.conflicts:
-        return FileChange(path, "conflict", old=ours, new=result.content)
+        return FileChange(path, "conflict", old=ours, new=result.content, how="lines")
     if result.content == ours:  # the new render's change is already in yours
         return None
-    return FileChange(path, "merge", old=ours, new=result.content)
+    return FileChange(path, "merge", old=ours, new=result.content, how="lines")
+
+
+def _toml_insertions(merged: bytes) -> bytes | None:
+    """A TOML line merge with its same-point insertions kept, if still valid TOML.
+
+    Resolves only conflicts where both sides inserted lines at one point (yours
+    first); None when another remains. Two dependencies added after the same line
+    is the common case; the same key added twice makes the TOML invalid, and stays
+    a conflict.
+    """
+    both = keep_both_insertions(merged)
+    if both is None:
+        return None
+    try:
+        tomllib.loads(both.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    return both
 
 
 def _still_as_planned(change: FileChange, root: Path) -> bool:

@@ -225,13 +225,34 @@ def describe(plan: SyncPlan) -> list[str]:
         if change.note.startswith("moved to "):
             continue  # said on the line of the file it moved to
         line = f"  {verbs[change.action]:<10} {change.path}"
-        if change.note.startswith("moved from "):
-            line += f" ({change.note})"
+        said = [change.note] if change.note.startswith("moved from ") else []
+        if change.how and change.new is not None:
+            said.append(HOW[change.how])
+        if said:
+            line += f" ({', '.join(said)})"
         lines.append(line)
     lines += [f"  {'edited':<10} {path} (upgrade step)" for path in plan.edits]
     if plan.migration is not None:
         lines.append(f"  {'migration':<10} {plan.migration[0]}")
     return lines
+
+
+# How each merge is named in the summary and in --pretend.
+HOW = {
+    "statements": "by statements",
+    "lines": "by lines",
+    "toml": "by lines, both insertions kept",
+}
+
+
+def merges(plan: SyncPlan) -> list[str]:
+    """One line per file a sync merges (or marks), and how: for `--pretend`."""
+    return [
+        f"  {'would merge' if change.action == 'merge' else 'CONFLICT':<11} "
+        f"{change.path} ({HOW[change.how]})"
+        for change in plan.merge.changes
+        if change.how and change.new is not None
+    ]
 
 
 def check_clean(plan: SyncPlan, *, allow_dirty: bool) -> None:
