@@ -107,7 +107,8 @@ def doctor(
 ) -> None:
     """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
 
-    Statically, with Python's ast: sessions shared from import time (UOW001),
+    Statically, with Python's ast (newer grammars through LibCST; a file that
+    cannot be parsed is UOW000): sessions shared from import time (UOW001),
     commits after a dependency's yield (UOW002), HTTP calls inside a transaction
     (UOW003), autocommit=True (UOW004), engines never disposed (UOW005),
     expire_on_commit with async sessions (UOW006), lazy relationships under

@@ -37,8 +37,10 @@ class DoctorReport:
     files: int
     selected: frozenset[str]
     config: Path | None = None
+    # Files that could not be read or parsed (UOW000 reports them unless ignored).
+    not_checked: tuple[FileWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """No findings (files that could not be parsed are warnings, not findings)."""
+        """No findings (a file that could not be parsed is one: UOW000)."""
         return not self.findings

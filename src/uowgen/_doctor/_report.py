@@ -39,6 +39,8 @@ def _text(report: DoctorReport) -> str:
         for f in report.findings
     ]
     checked = f"{counted(report.files, 'file')} checked"
+    if report.not_checked:
+        checked += f", {_not_checked(report)}"
     if not report.findings:
         lines.append(f"All checks passed! ({checked})")
         return "\n".join(lines)
@@ -52,6 +54,13 @@ def _text(report: DoctorReport) -> str:
         rule = RULES_BY_CODE[code]
         lines.append(f"  {count:>4}  {code}  {rule.name}: {rule.fix}")
     return "\n".join(lines)
+
+
+def _not_checked(report: DoctorReport) -> str:
+    """`2 not checked (1 cannot parse it, 1 cannot decode it)`."""
+    reasons = Counter(w.message.partition(":")[0] for w in report.not_checked)
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    return f"{len(report.not_checked)} not checked ({why})"
 
 
 def _json(report: DoctorReport) -> dict[str, Any]:
@@ -68,6 +77,15 @@ def _json(report: DoctorReport) -> dict[str, Any]:
                 "message": w.message,
             }
             for w in report.warnings
+        ],
+        "not_checked": [
+            {
+                "path": w.display,
+                "line": w.line,
+                "column": w.column,
+                "message": w.message,
+            }
+            for w in report.not_checked
         ],
     }
 
@@ -178,7 +196,7 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                 }
             ],
         }
-        for w in report.warnings
+        for w in (*report.not_checked, *report.warnings)
     ]
     return {
         "$schema": SARIF_SCHEMA,

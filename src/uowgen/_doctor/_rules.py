@@ -29,6 +29,16 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(
+        "UOW000",
+        "file-not-checked",
+        "A Python file doctor could not read or parse",
+        "None of its code is checked: a mistake in it would go unreported, and a "
+        "name it defines cannot be followed from the files that import it.",
+        "Fix the syntax error or the encoding; if the file is not Python (a "
+        "template, test data), leave it out with `exclude` in "
+        "`[tool.uowgen.doctor]`.",
+    ),
+    Rule(
         "UOW001",
         "session-shared-across-requests",
         "A session, or an object that stores one on `self`, built at import time",

@@ -48,23 +48,41 @@ def run_doctor(
     )
     base = (cwd or Path.cwd()).absolute()
     modules: list[Module] = []
-    warnings: list[FileWarning] = []
+    not_checked: list[FileWarning] = []
     for path, given in python_files(named, config):
         read = read_source(path, _display(path, base))
         if isinstance(read, FileWarning):
-            warnings.append(read)
+            not_checked.append(read)
             continue
         root = given if given.is_dir() else given.parent
         modules.append(build_module(read, root.absolute()))
+    warnings: list[FileWarning] = []
     findings = _check(Project(modules), codes, warnings)
+    if "UOW000" in codes:
+        findings += [_not_checked(w) for w in not_checked]
     sources = {module.source.path: module.source for module in modules}
     kept = tuple(sorted(f for f in findings if _kept(f, sources, config)))
     return DoctorReport(
         findings=kept,
         warnings=tuple(warnings),
-        files=len(modules) + len(warnings),
+        files=len(modules) + len(not_checked),
         selected=codes,
         config=config.source,
+        not_checked=tuple(not_checked),
+    )
+
+
+def _not_checked(warning: FileWarning) -> Finding:
+    """UOW000: a file left out, said as a finding so that it fails the run."""
+    return Finding(
+        display=warning.display,
+        line=warning.line,
+        column=warning.column,
+        code="UOW000",
+        message=f"not checked: {warning.message}",
+        end_line=warning.line,
+        end_column=warning.column,
+        path=warning.path,
     )
 
 
