@@ -12,6 +12,23 @@ from uowgen._doctor._syntax import dotted, last_name
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place a finding involves: the HTTP call, the transaction's start."""
+
+    module: Module
+    line: int
+    column: int  # ast's: a 0-based UTF-8 offset
+    message: str
+
+    @classmethod
+    def at(cls, module: Module, node: ast.AST, message: str) -> Related:
+        """The place of a node."""
+        return cls(
+            module, getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message
+        )
+
+
+@dataclass(frozen=True)
 class Hit:
     """A rule broken at a node of a module, with the message to show."""
 
@@ -19,6 +36,7 @@ class Hit:
     module: Module
     node: ast.AST
     message: str
+    related: tuple[Related, ...] = ()
 
 
 class _CheckerBase:

@@ -20,7 +20,7 @@ from uowgen._doctor._flow_facts import (
     _join,
     _State,
 )
-from uowgen._doctor._kinds import Kind, Tag
+from uowgen._doctor._kinds import Kind, Origin, Tag
 from uowgen._doctor._summaries import (
     _BUSY,
     QUERY_METHODS,
@@ -199,7 +199,7 @@ class _Walker:
     def with_block(
         self, stmt: ast.With | ast.AsyncWith, state: _State
     ) -> _State | None:
-        exits: list[tuple[str, bool]] = []
+        exits: list[tuple[str, bool, Origin | None]] = []
         depth = self.transaction_depth
         for item in stmt.items:
             self.expr(item.context_expr, state)
@@ -226,15 +226,27 @@ class _Walker:
                     if isinstance(item.context_expr, ast.Call)
                     else "begin"
                 )
-                state.open[group] = Opened(line, f"`{text}()` block")
-                exits.append((group, True))
+                origin = kind.inner.origin if kind.inner is not None else kind.origin
+                state.open[group] = Opened(
+                    line,
+                    f"`{text}()` block",
+                    item.context_expr.col_offset,
+                    origin,
+                )
+                exits.append((group, True, origin))
                 self.transaction_depth += 1
             elif kind.tag is Tag.CONTEXT and kind.function is not None:
                 summary = self.flow.analyse(kind.function)
                 group = name or f"<line {line}>"
                 if summary.open_at_yield:
-                    state.open[group] = Opened(line, f"`{kind.function.name}()` block")
-                exits.append((group, summary.commits_at_exit))
+                    state.open[group] = Opened(
+                        line,
+                        f"`{kind.function.name}()` block",
+                        item.context_expr.col_offset,
+                        kind.inner.origin if kind.inner is not None else None,
+                    )
+                origin = kind.inner.origin if kind.inner is not None else None
+                exits.append((group, summary.commits_at_exit, origin))
                 if summary.commits_at_exit:
                     self.transaction_depth += 1
             elif self.flow.is_holder(kind) and kind.cls is not None:
@@ -245,18 +257,33 @@ class _Walker:
                 group = (
                     group_of(bound, self._kind(bound)) if bound is not None else None
                 )
-                exits.append((group or group_of(item.context_expr, kind), commits))
+                exits.append(
+                    (
+                        group or group_of(item.context_expr, kind),
+                        commits,
+                        self.holder_origin(kind),
+                    )
+                )
             elif kind.is_session:
-                exits.append((name or group_of(item.context_expr, kind), False))
+                exits.append((name or group_of(item.context_expr, kind), False, None))
         out = self.block(stmt.body, state)
         self.transaction_depth = depth
         if out is None:
             return None
-        for group, commits in reversed(exits):
+        for group, commits, origin in reversed(exits):
             out.open.pop(group, None)
             if commits:
-                self.expire(out, stmt.end_lineno or stmt.lineno)
+                self.expire(out, stmt.end_lineno or stmt.lineno, origin)
         return out
+
+    def holder_origin(self, kind: Kind) -> Origin | None:
+        """What made the session a repository or unit of work keeps on `self`."""
+        if kind.cls is None:
+            return None
+        for stored in self.inference.attributes(kind.cls).values():
+            if stored.kind.is_session and stored.kind.origin is not None:
+                return stored.kind.origin
+        return None
 
     def _kind(self, expr: ast.expr) -> Kind:
         return self.inference.kind_of(expr, self.scope) or Kind(Tag.INSTANCE)
@@ -280,7 +307,11 @@ class _Walker:
         http = self.flow.http_call(call, self.scope, awaited)
         if http is not None and state.open and id(call) not in self.reported:
             self.reported.add(id(call))
-            opened = min(state.open.values(), key=lambda o: o.line)
+            # The earliest query before the call; a later line only when a loop's
+            # previous pass opened the transaction (the message says so).
+            opened = min(
+                state.open.values(), key=lambda o: (o.line >= call.lineno, o.line)
+            )
             direct = http.line == call.lineno
             self.result.http.append(
                 HttpInTransaction(call, _text(call.func), http, opened, direct)
@@ -289,7 +320,9 @@ class _Walker:
         if isinstance(func, ast.Attribute):
             kind = self.inference.kind_of(func.value, self.scope)
             if kind is not None and kind.is_session:
-                self.session_method(call, func, group_of(func.value, kind), state)
+                self.session_method(
+                    call, func, group_of(func.value, kind), state, kind.origin
+                )
                 return
             holder = self.flow.holder(func.value, self.scope)
             if holder is not None:
@@ -300,16 +333,29 @@ class _Walker:
                 ):
                     state.open.pop(group, None)
                     if func.attr == "commit" or method is not None:
-                        self.committed(state, call.lineno)
+                        self.committed(
+                            state, call.lineno, self.holder_origin(holder_kind)
+                        )
                 elif (method is not None and self.flow.touches_db(method)) or (
                     method is None and runs
                 ):
                     what = f"`{_text(func)}()`"
-                    state.open.setdefault(group, Opened(call.lineno, what))
+                    state.open.setdefault(
+                        group,
+                        Opened(
+                            call.lineno,
+                            what,
+                            call.col_offset,
+                            self.holder_origin(holder_kind),
+                        ),
+                    )
                 return
         argument = self.flow.session_argument(call, self.scope, runs)
         if argument is not None:
-            state.open.setdefault(argument, Opened(call.lineno, f"`{_text(func)}()`"))
+            state.open.setdefault(
+                argument,
+                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset),
+            )
         if (
             self.is_async
             and isinstance(func, ast.Attribute)
@@ -320,20 +366,28 @@ class _Walker:
                     self.use(arg, arg.id, state)
 
     def session_method(
-        self, call: ast.Call, func: ast.Attribute, group: str, state: _State
+        self,
+        call: ast.Call,
+        func: ast.Attribute,
+        group: str,
+        state: _State,
+        origin: Origin | None,
     ) -> None:
         method = func.attr
         if method == "commit":
             state.open.pop(group, None)
             if dotted(func.value) not in self.keeps:
-                self.committed(state, call.lineno)
+                self.committed(state, call.lineno, origin)
         elif method in ENDING_METHODS:
             state.open.pop(group, None)
         elif method == "refresh":
             for arg in call.args:
                 if isinstance(arg, ast.Name):
                     state.expired.pop(arg.id, None)
-            state.open.setdefault(group, Opened(call.lineno, f"`{_text(func)}()`"))
+            state.open.setdefault(
+                group,
+                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset, origin),
+            )
         elif method in ("add", "add_all"):
             for arg in call.args:
                 names = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
@@ -342,27 +396,33 @@ class _Walker:
                         state.loaded[name.id] = True
                         state.expired.pop(name.id, None)
         elif method in QUERY_METHODS:
-            state.open.setdefault(group, Opened(call.lineno, f"`{_text(func)}()`"))
+            state.open.setdefault(
+                group,
+                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset, origin),
+            )
 
-    def committed(self, state: _State, line: int) -> None:
+    def committed(self, state: _State, line: int, origin: Origin | None) -> None:
         if self.after_yield:
             self.result.commits_at_exit = True
-        self.expire(state, line)
+        self.expire(state, line, origin)
 
-    def expire(self, state: _State, line: int) -> None:
+    def expire(self, state: _State, line: int, origin: Origin | None) -> None:
         if not self.is_async:
             return
         for name in state.loaded:
-            state.expired.setdefault(name, line)
+            state.expired.setdefault(name, (line, origin))
 
     def attribute(self, node: ast.Attribute, state: _State) -> None:
         if self.is_async and isinstance(node.value, ast.Name):
             self.use(node, node.value.id, state)
 
     def use(self, node: ast.AST, name: str, state: _State) -> None:
-        line = state.expired.pop(name, None)
-        if line is not None:
-            self.result.uses.append(UseAfterCommit(node, name, line, self.function))
+        commit = state.expired.pop(name, None)
+        if commit is not None:
+            line, origin = commit
+            self.result.uses.append(
+                UseAfterCommit(node, name, line, self.function, origin)
+            )
 
     def returned(self, value: ast.expr, state: _State) -> None:
         if isinstance(value, ast.Name) and state.loaded.get(value.id):

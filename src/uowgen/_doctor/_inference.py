@@ -17,7 +17,9 @@ from uowgen._doctor._declared import _Declared
 from uowgen._doctor._kinds import (
     _BUILDING,
     CONTEXT_MANAGERS,
+    IN_PROCESS_TRANSPORTS,
     Kind,
+    Origin,
     Scope,
     Tag,
     external_call_kind,
@@ -156,6 +158,12 @@ class Inference(_Declared, _Attributes):
         if depends is None:
             if annotated is not None and annotated.is_session:
                 return replace(annotated, group=f"param {arg.arg}")
+            if annotated is not None and annotated.tag is Tag.HTTP:
+                fixtures = self._fixtures(arg.arg)
+                if fixtures:
+                    # A test's client is what its pytest fixture makes: most often
+                    # a client over the app itself (ASGITransport), not outbound.
+                    return self._made_by(fixtures[0])
             return annotated
         target = self.depends_target(depends)
         kind = self.dependency_kind(target, module) if target is not None else None
@@ -163,6 +171,22 @@ class Inference(_Declared, _Attributes):
         if kind is None:
             return None
         return replace(kind, group="request")
+
+    def _fixtures(self, name: str) -> list[FunctionInfo]:
+        """The pytest fixtures named `name` (a test's parameter gets one of them)."""
+        return [
+            function
+            for function in self.project.functions_named(name)
+            if any(
+                last_name(d.func if isinstance(d, ast.Call) else d) == "fixture"
+                for d in function.node.decorator_list
+            )
+        ]
+
+    def _made_by(self, function: FunctionInfo) -> Kind | None:
+        if is_generator(function.node):
+            return self.yield_kind(function)
+        return self.return_kind(function)
 
     # -- FastAPI --------------------------------------------------------------
 
@@ -285,9 +309,19 @@ class Inference(_Declared, _Attributes):
                 return Kind(Tag.SESSION)
             return None
         if callee.tag is Tag.FACTORY:
-            return Kind(Tag.SESSION, is_async=callee.is_async)
+            origin = callee.origin
+            if any(k.arg == "expire_on_commit" for k in call.keywords):
+                origin = Origin(scope.module, call)  # this session's own setting
+            return Kind(Tag.SESSION, is_async=callee.is_async, origin=origin)
         if callee.tag is Tag.EXTERNAL:
-            return external_call_kind(External(callee.external), call)
+            kind = external_call_kind(External(callee.external), call)
+            if kind is None:
+                return None
+            if kind.tag is Tag.HTTP and self._in_process(call, scope):
+                return None
+            if kind.tag in (Tag.FACTORY, Tag.SESSION):
+                return replace(kind, origin=Origin(scope.module, call))
+            return kind
         if callee.tag is Tag.CLASS and callee.cls is not None:
             kind = self.instance_kind(callee.cls)
             if kind.tag is Tag.INSTANCE:
@@ -299,6 +333,25 @@ class Inference(_Declared, _Attributes):
         if callee.tag is Tag.FUNCTION and callee.function is not None:
             return self.return_kind(callee.function)
         return None
+
+    def _in_process(self, call: ast.Call, scope: Scope) -> bool:
+        """`httpx.AsyncClient(transport=ASGITransport(app))`: requests stay here.
+
+        So does `AsyncClient(app=app)`, the same before httpx 0.28.
+        """
+        for keyword in call.keywords:
+            if keyword.arg == "app":
+                return True
+            if keyword.arg == "transport":
+                given = self.kind_of(keyword.value, scope)
+                if given is not None and given.tag is Tag.IN_PROCESS:
+                    return True
+                if last_name(keyword.value) in IN_PROCESS_TRANSPORTS or (
+                    isinstance(keyword.value, ast.Call)
+                    and last_name(keyword.value.func) in IN_PROCESS_TRANSPORTS
+                ):
+                    return True
+        return False
 
     def entered_kind(self, kind: Kind | None) -> Kind | None:
         """What `with X as name` binds, given X's kind."""
@@ -396,14 +449,19 @@ def _method_result(receiver: Kind, method: str) -> Kind | None:
     """What `receiver.method()` gives, for the SQLAlchemy methods the rules follow."""
     if method == "begin":
         if receiver.tag is Tag.FACTORY:
-            inner = Kind(Tag.SESSION, is_async=receiver.is_async)
+            inner = Kind(
+                Tag.SESSION, is_async=receiver.is_async, origin=receiver.origin
+            )
             return Kind(Tag.TRANSACTION, inner=inner, is_async=receiver.is_async)
         if receiver.tag is Tag.ENGINE:
             inner = Kind(Tag.CONNECTION, is_async=receiver.is_async)
             return Kind(Tag.TRANSACTION, inner=inner, is_async=receiver.is_async)
         if receiver.is_session:
             return Kind(
-                Tag.TRANSACTION, group=receiver.group, is_async=receiver.is_async
+                Tag.TRANSACTION,
+                group=receiver.group,
+                is_async=receiver.is_async,
+                origin=receiver.origin,
             )
     if method == "connect" and receiver.tag is Tag.ENGINE:
         return Kind(Tag.CONNECTION, is_async=receiver.is_async)

@@ -9,6 +9,16 @@ from uowgen._doctor._files import FileWarning
 from uowgen._doctor._rules import RULES_BY_CODE, Rule
 
 
+@dataclass(frozen=True)
+class Location:
+    """Another place a finding involves, with what happens there."""
+
+    display: str
+    line: int
+    column: int
+    message: str
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     """One place where a rule is broken."""
@@ -21,6 +31,9 @@ class Finding:
     end_line: int
     end_column: int
     path: Path = field(compare=False)
+    # The external call, the transaction's start, the session's origin: each where
+    # it is (JSON `related`, SARIF `relatedLocations`).
+    related: tuple[Location, ...] = field(default=(), compare=False)
 
     @property
     def rule(self) -> Rule:

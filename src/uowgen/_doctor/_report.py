@@ -103,6 +103,15 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "end_line": finding.end_line,
         "end_column": finding.end_column,
         "docs": rule.docs,
+        "related": [
+            {
+                "path": r.display,
+                "line": r.line,
+                "column": r.column,
+                "message": r.message,
+            }
+            for r in finding.related
+        ],
     }
 
 
@@ -176,6 +185,20 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                         },
                     }
                 }
+            ],
+            "relatedLocations": [
+                {
+                    "id": number,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": r.display,
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {"startLine": r.line, "startColumn": r.column},
+                    },
+                }
+                for number, r in enumerate(f.related)
             ],
         }
         for f in report.findings

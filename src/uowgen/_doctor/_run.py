@@ -9,7 +9,7 @@ from uowgen._doctor._check_base import Hit
 from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
-from uowgen._doctor._model import DoctorReport, Finding
+from uowgen._doctor._model import DoctorReport, Finding, Location
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
 from uowgen.errors import UowgenError
@@ -128,6 +128,15 @@ def _finding(hit: Hit) -> Finding:
     end_column = (
         source.column(end_line, end_offset) if end_offset is not None else column
     )
+    related = tuple(
+        Location(
+            r.module.source.display,
+            r.line,
+            r.module.source.column(r.line, r.column),
+            r.message,
+        )
+        for r in hit.related
+    )
     return Finding(
         display=source.display,
         line=line,
@@ -137,6 +146,7 @@ def _finding(hit: Hit) -> Finding:
         end_line=end_line,
         end_column=end_column,
         path=source.path,
+        related=related,
     )
 
 

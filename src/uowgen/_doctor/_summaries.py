@@ -193,7 +193,9 @@ class _Summaries:
             external = External(callee.external)
             root = external.qualname.partition(".")[0]
             if external.name in HTTP_FUNCTIONS.get(root, ()):
-                return HttpCall(f"`{external.qualname}()`", line)
+                return HttpCall(
+                    f"`{external.qualname}()`", line, scope.module, call.col_offset
+                )
             if external.qualname in THREAD_RUNNERS and call.args:
                 return self._callable_http(call.args[0], scope, line)
         if isinstance(func, ast.Attribute):
@@ -203,7 +205,9 @@ class _Summaries:
                 and receiver.tag is Tag.HTTP
                 and func.attr in HTTP_METHODS
             ):
-                return HttpCall(f"`{_text(func)}()`", line)
+                return HttpCall(
+                    f"`{_text(func)}()`", line, scope.module, call.col_offset
+                )
             if func.attr == "run_in_executor" and len(call.args) >= 2:
                 return self._callable_http(call.args[1], scope, line)
         if (
@@ -238,11 +242,21 @@ class _Summaries:
         if kind is not None and kind.tag is Tag.EXTERNAL:
             external = External(kind.external)
             if external.name in HTTP_FUNCTIONS.get(kind.external.partition(".")[0], ()):
-                return HttpCall(f"`{external.qualname}()` in a thread", line)
+                return HttpCall(
+                    f"`{external.qualname}()` in a thread",
+                    line,
+                    scope.module,
+                    expr.col_offset,
+                )
         if isinstance(expr, ast.Attribute) and expr.attr in HTTP_METHODS:
             receiver = self.inference.kind_of(expr.value, scope)
             if receiver is not None and receiver.tag is Tag.HTTP:
-                return HttpCall(f"`{_text(expr)}()` in a thread", line)
+                return HttpCall(
+                    f"`{_text(expr)}()` in a thread",
+                    line,
+                    scope.module,
+                    expr.col_offset,
+                )
         if kind is not None and kind.tag is Tag.FUNCTION and kind.function:
             return self.does_http(kind.function)
         return None
