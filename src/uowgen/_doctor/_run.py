@@ -8,6 +8,7 @@ from pathlib import Path
 from uowgen._doctor._check_base import Hit
 from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
+from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
 from uowgen._doctor._model import DoctorReport, Finding, Location
 from uowgen._doctor._rules import selected_codes
@@ -57,7 +58,8 @@ def run_doctor(
         root = given if given.is_dir() else given.parent
         modules.append(build_module(read, root.absolute()))
     warnings: list[FileWarning] = []
-    findings = _check(Project(modules), codes, warnings)
+    fastapi = find_fastapi_version(named[0])
+    findings = _check(Project(modules), codes, warnings, fastapi)
     if "UOW000" in codes:
         findings += [_not_checked(w) for w in not_checked]
     sources = {module.source.path: module.source for module in modules}
@@ -87,9 +89,12 @@ def _not_checked(warning: FileWarning) -> Finding:
 
 
 def _check(
-    project: Project, codes: frozenset[str], warnings: list[FileWarning]
+    project: Project,
+    codes: frozenset[str],
+    warnings: list[FileWarning],
+    fastapi: FastapiVersion | None,
 ) -> list[Finding]:
-    checker = Checker(project)
+    checker = Checker(project, fastapi)
     hits: list[Hit] = []
     for module in project.modules:
         for code, rule in checker.module_rules():
