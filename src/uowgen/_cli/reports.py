@@ -104,6 +104,16 @@ def doctor(
             "--no-config", help="Ignore [tool.uowgen.doctor] in pyproject.toml."
         ),
     ] = False,
+    skip_unimported: Annotated[
+        bool | None,
+        typer.Option(
+            "--skip-unimported/--report-unimported",
+            help="Leave out findings in code nothing imports and that is no entry "
+            "point (scripts, demos), or report them with low confidence (the "
+            "default; or the config's skip-unimported).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
 
@@ -127,6 +137,7 @@ def doctor(
             select=codes(select),
             ignore=codes(ignore) or [],
             use_config=not no_config,
+            skip_unimported=skip_unimported,
         )
     if output is ReportFormat.TEXT:
         for line in text_warnings(report):

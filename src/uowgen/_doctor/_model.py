@@ -34,6 +34,8 @@ class Finding:
     # The external call, the transaction's start, the session's origin: each where
     # it is (JSON `related`, SARIF `relatedLocations`).
     related: tuple[Location, ...] = field(default=(), compare=False)
+    # "low" in a module that nothing imports and that is no entry point.
+    confidence: str = field(default="high", compare=False)
 
     @property
     def rule(self) -> Rule:
@@ -52,6 +54,8 @@ class DoctorReport:
     config: Path | None = None
     # Files that could not be read or parsed (UOW000 reports them unless ignored).
     not_checked: tuple[FileWarning, ...] = ()
+    # Findings in code nothing imports, left out by `skip-unimported`.
+    skipped_unimported: int = 0
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from uowgen._doctor._check_base import Hit
@@ -11,9 +12,15 @@ from uowgen._doctor._config import DoctorConfig, load_config
 from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
 from uowgen._doctor._model import DoctorReport, Finding, Location
+from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
 from uowgen.errors import UowgenError
+
+# Rules whose harm is to requests: in a script nothing imports, a transaction held
+# over an HTTP call blocks no one else (a shared session or a MissingGreenlet is a
+# bug wherever it runs).
+_REQUEST_PATH_RULES = frozenset({"UOW003"})
 
 
 def run_doctor(
@@ -23,6 +30,7 @@ def run_doctor(
     ignore: Sequence[str] = (),
     use_config: bool = True,
     cwd: Path | None = None,
+    skip_unimported: bool | None = None,
 ) -> DoctorReport:
     """Check the Python files under `paths` as one codebase.
 
@@ -32,6 +40,8 @@ def run_doctor(
         ignore: rule codes or prefixes not to check, added to the config's.
         use_config: read `[tool.uowgen.doctor]` from the nearest pyproject.toml.
         cwd: paths in the report are relative to it when under it.
+        skip_unimported: leave out findings in code nothing imports (default: the
+            config's `skip-unimported`, else report them with low confidence).
 
     Raises:
         UowgenError: a path does not exist, the configuration is invalid, or a
@@ -60,17 +70,30 @@ def run_doctor(
     warnings: list[FileWarning] = []
     fastapi = find_fastapi_version(named[0])
     findings = _check(Project(modules), codes, warnings, fastapi)
+    left_out = unimported(modules)
+    unreached = {m.source.path for m in modules if id(m) in left_out}
+    findings = [
+        replace(f, confidence="low")
+        if f.path in unreached and f.code in _REQUEST_PATH_RULES
+        else f
+        for f in findings
+    ]
     if "UOW000" in codes:
         findings += [_not_checked(w) for w in not_checked]
     sources = {module.source.path: module.source for module in modules}
-    kept = tuple(sorted(f for f in findings if _kept(f, sources, config)))
+    kept = [f for f in findings if _kept(f, sources, config)]
+    skip = config.skip_unimported if skip_unimported is None else skip_unimported
+    skipped = sum(f.confidence == "low" for f in kept) if skip else 0
+    if skip:
+        kept = [f for f in kept if f.confidence != "low"]
     return DoctorReport(
-        findings=kept,
+        findings=tuple(sorted(kept)),
         warnings=tuple(warnings),
         files=len(modules) + len(not_checked),
         selected=codes,
         config=config.source,
         not_checked=tuple(not_checked),
+        skipped_unimported=skipped,
     )
 
 

@@ -173,7 +173,7 @@ def _bind(module: Module, stmt: ast.stmt) -> None:
                 module.imports[top] = _ImportRef(top, None)
                 module.bindings.pop(top, None)
     elif isinstance(stmt, ast.ImportFrom):
-        base = _absolute(module, stmt.module, stmt.level)
+        base = absolute_import(module, stmt.module, stmt.level)
         if base is None:
             return
         for alias in stmt.names:
@@ -185,7 +185,8 @@ def _bind(module: Module, stmt: ast.stmt) -> None:
             module.bindings.pop(local, None)
 
 
-def _absolute(module: Module, name: str | None, level: int) -> str | None:
+def absolute_import(module: Module, name: str | None, level: int) -> str | None:
+    """The absolute module name of `from <level dots><name> import ...` in `module`."""
     if level == 0:
         return name
     parts = module.package.split(".") if module.package else []
