@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
@@ -43,10 +44,15 @@ class Hit:
 class _CheckerBase:
     """What the rules share: the codebase, its inference and flow, modules' facts."""
 
-    def __init__(self, project: Project, fastapi: FastapiVersion | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        fastapi: FastapiVersion | None = None,
+        external: ExternalCalls | None = None,
+    ) -> None:
         self.project = project
         self.fastapi = fastapi
-        self.inference = Inference(project)
+        self.inference = Inference(project, external)
         self.flow = Flow(self.inference)
         self._depends: dict[int, list[str | None]] | None = None
         self._facts: dict[int, _Facts] = {}

@@ -42,7 +42,14 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "site-packages",
     "venv",
 )
-_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "skip-unimported"}
+_KEYS = {
+    "select",
+    "ignore",
+    "exclude",
+    "per-file-ignores",
+    "skip-unimported",
+    "external-calls",
+}
 # What to do next about a bad configuration (docs/errors.md).
 _FIX = "; fix it, or run `uowgen doctor --no-config`"
 
@@ -58,6 +65,8 @@ class DoctorConfig:
     exclude: tuple[str, ...] = ()
     per_file_ignores: Mapping[str, frozenset[str]] = field(default_factory=dict)
     skip_unimported: bool = False
+    # Added to the SDK calls UOW003 knows (`_external`).
+    external_calls: tuple[str, ...] = ()
 
     def codes(self) -> frozenset[str]:
         """The rule codes this configuration checks."""
@@ -150,6 +159,9 @@ def _parse(table: Any, source: Path) -> DoctorConfig:
         exclude=_strings(table.get("exclude", []), f"{where} exclude"),
         per_file_ignores=_per_file_ignores(table.get("per-file-ignores", {}), where),
         skip_unimported=_bool(table.get("skip-unimported", False), where),
+        external_calls=_strings(
+            table.get("external-calls", []), f"{where} external-calls"
+        ),
     )
     try:
         config.codes()  # an unknown rule is an error now, with the file's name

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from uowgen._doctor._attributes import _Attributes
 from uowgen._doctor._declared import _Declared
+from uowgen._doctor._external import LOCAL_METHODS, ExternalCalls
 from uowgen._doctor._kinds import (
     _BUILDING,
     CONTEXT_MANAGERS,
@@ -40,8 +41,9 @@ from uowgen._doctor._syntax import dotted, is_generator, last_name, own_nodes
 class Inference(_Declared, _Attributes):
     """Kinds of expressions across the codebase, computed lazily and remembered."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, external: ExternalCalls | None = None) -> None:
         self.project = project
+        self.external = external or ExternalCalls()
         self._values: dict[int, object] = {}
         self._scopes: dict[int, Scope] = {}
         self._attrs: dict[int, object] = {}
@@ -286,6 +288,8 @@ class Inference(_Declared, _Attributes):
             return self.symbol_kind(self.project.resolve_name(base.module, expr.attr))
         if base.tag is Tag.EXTERNAL:
             return Kind(Tag.EXTERNAL, external=f"{base.external}.{expr.attr}")
+        if base.tag is Tag.SDK:
+            return base  # `client.chat.completions`: still the client's API
         if base.tag is Tag.CLASS and base.cls is not None:
             return self.symbol_kind(self.project.class_member(base.cls, expr.attr))
         if base.is_session and expr.attr == "sync_session":
@@ -302,6 +306,8 @@ class Inference(_Declared, _Attributes):
                 kind = _method_result(receiver, func.attr)
                 if kind is not None:
                     return kind
+                if receiver.tag is Tag.SDK and func.attr in LOCAL_METHODS:
+                    return receiver  # `session.client("s3")`: another client
         callee = self.kind_of(func, scope, depth + 1)
         if callee is None:
             name = last_name(func)
@@ -316,6 +322,8 @@ class Inference(_Declared, _Attributes):
         if callee.tag is Tag.EXTERNAL:
             kind = external_call_kind(External(callee.external), call)
             if kind is None:
+                if self.external.is_client(callee.external):
+                    return Kind(Tag.SDK, external=callee.external)
                 return None
             if kind.tag is Tag.HTTP and self._in_process(call, scope):
                 return None

@@ -74,6 +74,7 @@ class Tag(enum.Enum):
     EXTERNAL = "library name"
     TRANSACTION = "transaction block"
     IN_PROCESS = "in-process transport"
+    SDK = "SDK client"
     CONTEXT = "context manager"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from uowgen._doctor._check_base import Hit
 from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
+from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
 from uowgen._doctor._model import DoctorReport, Finding, Location
@@ -69,7 +70,8 @@ def run_doctor(
         modules.append(build_module(read, root.absolute()))
     warnings: list[FileWarning] = []
     fastapi = find_fastapi_version(named[0])
-    findings = _check(Project(modules), codes, warnings, fastapi)
+    external = ExternalCalls.with_config(config.external_calls)
+    findings = _check(Project(modules), codes, warnings, fastapi, external)
     left_out = unimported(modules)
     unreached = {m.source.path for m in modules if id(m) in left_out}
     findings = [
@@ -116,8 +118,9 @@ def _check(
     codes: frozenset[str],
     warnings: list[FileWarning],
     fastapi: FastapiVersion | None,
+    external: ExternalCalls,
 ) -> list[Finding]:
-    checker = Checker(project, fastapi)
+    checker = Checker(project, fastapi, external)
     hits: list[Hit] = []
     for module in project.modules:
         for code, rule in checker.module_rules():

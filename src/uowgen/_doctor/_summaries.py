@@ -7,7 +7,7 @@ import ast
 from uowgen._doctor._flow_facts import HttpCall
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._kinds import HTTP_FUNCTIONS, HTTP_METHODS, Kind, Scope, Tag
-from uowgen._doctor._symbols import External, FunctionInfo
+from uowgen._doctor._symbols import External, FunctionInfo, Module
 from uowgen._doctor._syntax import dotted, last_name, own_nodes
 
 QUERY_METHODS = frozenset(
@@ -60,8 +60,20 @@ class _Summaries:
         self.inference = inference
         # A call can reach HTTP only through an HTTP name or a codebase function:
         # checking the name first skips most calls without inferring anything.
-        self._reachable = _HTTP_NAMES | frozenset(
-            f.node.name for f in inference.project.functions()
+        external = inference.external
+        self.external = external
+        self._reachable = (
+            _HTTP_NAMES
+            | external.methods
+            | frozenset(f.node.name for f in inference.project.functions())
+            | frozenset(p.rpartition(".")[2] for p in external.functions)
+        )
+        # Any method of an SDK client calls out: where a module may hold one, every
+        # method call is looked at.
+        self._any_method = frozenset(
+            id(module)
+            for module in inference.project.modules
+            if external.class_methods or _imports_any(module, external.roots)
         )
         self._results: dict[int, object] = {}
         self._http: dict[int, object] = {}
@@ -185,10 +197,15 @@ class _Summaries:
     def http_call(self, call: ast.Call, scope: Scope, awaited: bool) -> HttpCall | None:
         """The outbound HTTP call `call` makes, directly or through a codebase function."""
         func = call.func
-        if last_name(func) not in self._reachable:
+        if last_name(func) not in self._reachable and not (
+            isinstance(func, ast.Attribute) and id(scope.module) in self._any_method
+        ):
             return None
         line = call.lineno
         callee = self.inference.kind_of(func, scope)
+        sdk = self._sdk_call(call, callee, scope)
+        if sdk is not None:
+            return sdk
         if callee is not None and callee.tag is Tag.EXTERNAL:
             external = External(callee.external)
             root = external.qualname.partition(".")[0]
@@ -217,6 +234,38 @@ class _Summaries:
             and (awaited or not callee.function.is_async)
         ):
             return self.does_http(callee.function)
+        return None
+
+    def _sdk_call(
+        self, call: ast.Call, callee: Kind | None, scope: Scope
+    ) -> HttpCall | None:
+        """An SDK's call: a library function, a client's method, a known name."""
+        func = call.func
+        where = (call.lineno, scope.module, call.col_offset)
+        if (
+            callee is not None
+            and callee.tag is Tag.EXTERNAL
+            and self.external.is_function(callee.external)
+        ):
+            return HttpCall(f"`{callee.external}()`", *where)
+        if isinstance(func, ast.Attribute):
+            receiver = self.inference.kind_of(func.value, scope)
+            if (
+                receiver is not None
+                and receiver.tag is Tag.SDK
+                and self.external.client_method(receiver.external, func.attr)
+            ):
+                return HttpCall(f"`{_text(func)}()` ({receiver.external})", *where)
+            if func.attr in self.external.methods:
+                return HttpCall(f"`{_text(func)}()`", *where)
+        if callee is not None and callee.tag is Tag.FUNCTION and callee.function:
+            function = callee.function
+            qualname = f"{function.module.names[0]}.{function.name}"
+            if self.external.is_function(qualname) or (
+                function.cls is not None
+                and self.external.is_method_of(function.cls.name, function.node.name)
+            ):
+                return HttpCall(f"`{_text(func)}()` (configured)", *where)
         return None
 
     def _callable_http(
@@ -260,6 +309,10 @@ class _Summaries:
         if kind is not None and kind.tag is Tag.FUNCTION and kind.function:
             return self.does_http(kind.function)
         return None
+
+
+def _imports_any(module: Module, roots: frozenset[str]) -> bool:
+    return any(ref.module.partition(".")[0] in roots for ref in module.imports.values())
 
 
 def group_of(expr: ast.expr, kind: Kind) -> str:
