@@ -38,6 +38,12 @@ class _FlowRules(_CheckerBase):
         since = f"since {opened.what}, line {opened.line}"
         if opened.line >= found.call.lineno:
             since += ", on the loop's previous pass"
+        left = opened.left
+        if left is not None:
+            since += (
+                f", which returns with it open at "
+                f"{_where(left.module, left.line, module)}"
+            )
         related = [
             Related(module, opened.line, opened.column, "the transaction opens here")
         ]
@@ -45,6 +51,15 @@ class _FlowRules(_CheckerBase):
             related.insert(
                 0,
                 Related(http.module, http.line, http.column, "the outbound HTTP call"),
+            )
+        if left is not None:
+            related.append(
+                Related(
+                    left.module,
+                    left.line,
+                    0,
+                    f"`{left.function}()` returns with the transaction open",
+                )
             )
         origin = opened.origin
         if origin is not None:

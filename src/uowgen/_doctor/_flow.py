@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from uowgen._doctor._flow_facts import (
     FlowResult,
     HttpInTransaction,
+    LeftOpen,
     Opened,
     UseAfterCommit,
     _join,
@@ -44,6 +45,14 @@ _PYDANTIC_READS = frozenset(
 
 class Flow(_Summaries):
     """Walks functions and remembers what each one does."""
+
+    def closes(self, function: FunctionInfo) -> bool:
+        """Whether calling the function ends the transaction.
+
+        It must commit, and no return path may leave one open: a token refresh
+        that commits only when the token is stale does not close on its fast path.
+        """
+        return self.commits(function) and self.analyse(function).left_open is None
 
     def analyse(self, function: FunctionInfo) -> FlowResult:
         """The flow facts of one function (computed once)."""
@@ -94,7 +103,11 @@ class _Walker:
         self.is_async = function.is_async
         self.awaited = awaited_calls(function.node)
         self.result = FlowResult()
+        args = function.node.args
+        self.params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         self.transaction_depth = 0
+        # The groups the enclosing `with` blocks end at their exit.
+        self.with_groups: list[str] = []
         self.after_yield = False
         self.loops: list[list[_State]] = []
         self.reported: set[int] = set()
@@ -102,8 +115,27 @@ class _Walker:
         self.keeps: set[str] = set()
 
     def run(self) -> FlowResult:
-        self.block(self.function.node.body, _State())
+        end = self.block(self.function.node.body, _State())
+        if end is not None:
+            self.returns(end, self.function.node.end_lineno or 0)
         return self.result
+
+    def returns(self, state: _State, line: int) -> None:
+        """A return path: does it leave a transaction of the caller's session open?
+
+        Its own sessions (bound in it, not given) are its business; `with` blocks
+        are counted out by the names they bind (their exit ends them).
+        """
+        if self.result.left_open is not None:
+            return
+        for group in state.open:
+            own = group in self.scope.local_names and group not in self.params
+            ended = group in self.with_groups or group.startswith("<line")
+            if not own and not ended:
+                self.result.left_open = LeftOpen(
+                    self.function.module, line, self.function.name
+                )
+                return
 
     def block(self, body: list[ast.stmt], state: _State | None) -> _State | None:
         for stmt in body:
@@ -119,6 +151,7 @@ class _Walker:
             if stmt.value is not None:
                 self.expr(stmt.value, state)
                 self.returned(stmt.value, state)
+            self.returns(state, stmt.lineno)
             return None
         if isinstance(stmt, ast.Raise):
             for part in (stmt.exc, stmt.cause):
@@ -266,7 +299,10 @@ class _Walker:
                 )
             elif kind.is_session:
                 exits.append((name or group_of(item.context_expr, kind), False, None))
+        mark = len(self.with_groups)
+        self.with_groups.extend(group for group, _, _ in exits)
         out = self.block(stmt.body, state)
+        del self.with_groups[mark:]
         self.transaction_depth = depth
         if out is None:
             return None
@@ -329,7 +365,7 @@ class _Walker:
                 group, holder_kind, direct = holder
                 method = self.flow.method_of(holder_kind, func.attr) if direct else None
                 if func.attr in ENDING_METHODS or (
-                    method is not None and self.flow.commits(method)
+                    method is not None and self.flow.closes(method)
                 ):
                     state.open.pop(group, None)
                     if func.attr == "commit" or method is not None:
@@ -339,14 +375,15 @@ class _Walker:
                 elif (method is not None and self.flow.touches_db(method)) or (
                     method is None and runs
                 ):
-                    what = f"`{_text(func)}()`"
+                    left = self.flow.analyse(method).left_open if method else None
                     state.open.setdefault(
                         group,
                         Opened(
                             call.lineno,
-                            what,
+                            f"`{_text(func)}()`",
                             call.col_offset,
                             self.holder_origin(holder_kind),
+                            left,
                         ),
                     )
                 return

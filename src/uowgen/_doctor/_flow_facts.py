@@ -19,6 +19,17 @@ class Opened:
     column: int = 0
     # What made the session whose transaction this is, when it can be followed.
     origin: Origin | None = None
+    # A helper that returns with the transaction open: where it returns.
+    left: LeftOpen | None = None
+
+
+@dataclass(frozen=True)
+class LeftOpen:
+    """A return path of a function on which a transaction it opened stays open."""
+
+    module: Module
+    line: int
+    function: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class FlowResult:
     uses: list[UseAfterCommit] = field(default_factory=list)
     open_at_yield: bool = False
     commits_at_exit: bool = False
+    # The first return path that leaves the caller's session in a transaction.
+    left_open: LeftOpen | None = None
 
 
 @dataclass
