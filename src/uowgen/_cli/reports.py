@@ -122,7 +122,7 @@ def doctor(
     commits after a dependency's yield (UOW002), HTTP calls inside a transaction
     (UOW003), autocommit=True (UOW004), engines never disposed (UOW005),
     expire_on_commit with async sessions (UOW006), lazy relationships under
-    asyncio (UOW007). `# noqa: UOW003` on a line silences it there. Exit 0: clean;
+    asyncio (UOW007), a session used by concurrent coroutines (UOW008). `# noqa: UOW003` on a line silences it there. Exit 0: clean;
     1: findings; 2: a bad path, option or configuration.
     """
 

@@ -46,6 +46,15 @@ _PYDANTIC_READS = frozenset(
 class Flow(_Summaries):
     """Walks functions and remembers what each one does."""
 
+    def leaves_open(self, function: FunctionInfo) -> bool:
+        """Whether calling the function leaves its caller's session in a transaction.
+
+        It queries, and some return path does not end what it began.
+        """
+        if not self.touches_db(function):
+            return False
+        return self.analyse(function).left_open is not None
+
     def closes(self, function: FunctionInfo) -> bool:
         """Whether calling the function ends the transaction.
 
@@ -372,7 +381,7 @@ class _Walker:
                         self.committed(
                             state, call.lineno, self.holder_origin(holder_kind)
                         )
-                elif (method is not None and self.flow.touches_db(method)) or (
+                elif (method is not None and self.flow.leaves_open(method)) or (
                     method is None and runs
                 ):
                     left = self.flow.analyse(method).left_open if method else None
@@ -389,10 +398,25 @@ class _Walker:
                 return
         argument = self.flow.session_argument(call, self.scope, runs)
         if argument is not None:
-            state.open.setdefault(
-                argument,
-                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset),
+            callee = self.inference.kind_of(func, self.scope)
+            target = (
+                callee.function
+                if callee is not None and callee.tag is Tag.FUNCTION
+                else None
             )
+            if target is not None and self.flow.closes(target):
+                state.open.pop(argument, None)
+                self.committed(state, call.lineno, None)
+            elif target is None or self.flow.leaves_open(target):
+                state.open.setdefault(
+                    argument,
+                    Opened(
+                        call.lineno,
+                        f"`{_text(func)}()`",
+                        call.col_offset,
+                        left=self.flow.analyse(target).left_open if target else None,
+                    ),
+                )
         if (
             self.is_async
             and isinstance(func, ast.Attribute)

@@ -115,6 +115,23 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+RULES = (
+    *RULES,
+    Rule(
+        "UOW008",
+        "session-shared-by-concurrent-tasks",
+        "A session, or an object keeping one, used by coroutines that run at the "
+        "same time (`asyncio.gather`, a `TaskGroup`, `create_task`)",
+        "An AsyncSession runs one operation at a time: the second coroutine fails "
+        'with "This session is provisioning a new connection; concurrent operations '
+        'are not permitted" (or worse, interleaves on one connection), whichever '
+        "request happens to overlap.",
+        "Give each coroutine its own session: pass the session factory and open "
+        "`async with factory() as session:` inside it; or run the calls one after "
+        "another.",
+    ),
+)
+
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 
