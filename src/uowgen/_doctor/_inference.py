@@ -243,6 +243,8 @@ class Inference(_Declared, _Attributes):
             return self._attribute_kind(expr, scope, depth)
         if isinstance(expr, ast.Call):
             return self._call_kind(expr, scope, depth)
+        if isinstance(expr, ast.Subscript):
+            return _context_kind(expr)
         return None
 
     def _name_kind(self, name: str, scope: Scope) -> Kind | None:
@@ -438,6 +440,22 @@ class Inference(_Declared, _Attributes):
                 if kind is not None:
                     return kind
         return None
+
+
+def _context_kind(expr: ast.Subscript) -> Kind | None:
+    """`ctx["session_maker"]`, `ctx["db"]`: what a worker's context holds.
+
+    arq's jobs get their resources this way; the key is read by the naming
+    conventions the inference trusts for names.
+    """
+    key = expr.slice
+    if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
+        return None
+    if looks_like_session_factory(key.value):
+        return Kind(Tag.FACTORY, is_async=True)
+    if looks_like_session_dependency(key.value):
+        return Kind(Tag.SESSION)
+    return None
 
 
 def _statement_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
