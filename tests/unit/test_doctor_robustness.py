@@ -9,6 +9,7 @@ not only the parser.
 from __future__ import annotations
 
 import ast
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,12 @@ def test_the_standard_library_never_crashes_the_doctor() -> None:
     assert report.files > 1000
     assert all("skipped" in w.message for w in report.warnings)
     assert all("cannot" in w.message for w in report.not_checked)
+
+
+def test_the_collector_is_back_on_after_a_run(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n", encoding="utf-8")
+    assert gc.isenabled()
+
+    run_doctor([tmp_path], use_config=False)
+
+    assert gc.isenabled()

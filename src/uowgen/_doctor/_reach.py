@@ -12,13 +12,11 @@ Celery's `include=[...]`), or is an entry itself: it declares routes, dependenci
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from uowgen._doctor._symbols import Module, absolute_import
 from uowgen._doctor._syntax import last_name
 
-_DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[\w.]+)?$")
 # Calls and decorators that make a module an entry point of the app.
 _ENTRY_CALLS = frozenset(
     {
@@ -43,54 +41,84 @@ _ROUTE_DECORATORS = frozenset(
 )
 
 
-def unimported(modules: Sequence[Module]) -> set[int]:
-    """The ids of the modules that nothing imports and that are no entry point."""
+def unimported(modules: Sequence[Module], candidates: Sequence[Module]) -> set[int]:
+    """The ids of the `candidates` that nothing imports and that are no entry point.
+
+    Only the candidates (the modules with findings the answer changes) are looked
+    at closely; every module's import statements are read once.
+    """
+    if not candidates:
+        return set()
     imported: set[str] = set()
-    entries: set[int] = set()
     for module in modules:
-        name = module.source.path.name
-        if (
-            name.startswith("test_")
-            or name.endswith("_test.py")
-            or name
-            in (
-                "conftest.py",
-                "__main__.py",
-            )
-        ):
-            entries.add(id(module))
-        for node in ast.walk(module.tree):
+        for node in _statements(module.tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     imported.update(_prefixes(alias.name))
             elif isinstance(node, ast.ImportFrom):
                 base = absolute_import(module, node.module, node.level)
-                if base is None:
-                    continue
-                imported.update(_prefixes(base))
-                imported.update(f"{base}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if len(node.value) < 200 and _DOTTED.match(node.value):
-                    imported.update(_prefixes(node.value.partition(":")[0]))
-            elif isinstance(node, ast.Call):
-                if last_name(node.func) in _ENTRY_CALLS:
-                    entries.add(id(module))
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for decorator in node.decorator_list:
-                    target = (
-                        decorator.func if isinstance(decorator, ast.Call) else decorator
-                    )
-                    if last_name(target) in _ROUTE_DECORATORS | _ENTRY_CALLS:
-                        entries.add(id(module))
-    left = {
-        id(module)
-        for module in modules
-        if id(module) not in entries
-        and not any(name in imported for name in module.names)
-    }
-    if len(left) == len(modules):
+                if base is not None:
+                    imported.update(_prefixes(base))
+                    imported.update(f"{base}.{alias.name}" for alias in node.names)
+    if not any(name in imported for m in modules for name in m.names):
         return set()  # loose files that import none of each other: no call to make
+    left: set[int] = set()
+    for module in candidates:
+        if any(name in imported for name in module.names) or _is_entry(module):
+            continue
+        if any(_named_in_a_string(module, other) for other in modules):
+            continue
+        left.add(id(module))
     return left
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included (imports are statements)."""
+    stack = list(body)
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(stmt, field, ()))
+        for handler in getattr(stmt, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            stack.extend(case.body)
+
+
+def _is_entry(module: Module) -> bool:
+    name = module.source.path.name
+    if name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    if name in ("conftest.py", "__main__.py"):
+        return True
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Call) and last_name(node.func) in _ENTRY_CALLS:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                target = (
+                    decorator.func if isinstance(decorator, ast.Call) else decorator
+                )
+                if last_name(target) in _ROUTE_DECORATORS | _ENTRY_CALLS:
+                    return True
+    return False
+
+
+def _named_in_a_string(module: Module, other: Module) -> bool:
+    """`"app.main:app"`, Celery's `include=["app.jobs"]` in another module."""
+    if other is module:
+        return False
+    text = other.source.text
+    for name in module.names:
+        if "." not in name or name not in text:
+            continue
+        for node in ast.walk(other.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                value = node.value.partition(":")[0]
+                if value == name or value.startswith(name + "."):
+                    return True
+    return False
 
 
 def _prefixes(dotted: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,20 +61,16 @@ def run_doctor(
         select if select is not None else config.select, [*config.ignore, *ignore]
     )
     base = (cwd or Path.cwd()).absolute()
-    modules: list[Module] = []
-    not_checked: list[FileWarning] = []
-    for path, given in python_files(named, config):
-        read = read_source(path, _display(path, base))
-        if isinstance(read, FileWarning):
-            not_checked.append(read)
-            continue
-        root = given if given.is_dir() else given.parent
-        modules.append(build_module(read, root.absolute()))
-    warnings: list[FileWarning] = []
-    fastapi = find_fastapi_version(named[0])
-    external = ExternalCalls.with_config(config.external_calls)
-    findings = _check(Project(modules), codes, warnings, fastapi, external)
-    left_out = unimported(modules)
+    with _collector_off():
+        modules, not_checked = _read(named, config, base)
+        warnings: list[FileWarning] = []
+        fastapi = find_fastapi_version(named[0])
+        external = ExternalCalls.with_config(config.external_calls)
+        findings = _check(Project(modules), codes, warnings, fastapi, external)
+    with_findings = {f.path for f in findings if f.code in _REQUEST_PATH_RULES}
+    left_out = unimported(
+        modules, [m for m in modules if m.source.path in with_findings]
+    )
     unreached = {m.source.path for m in modules if id(m) in left_out}
     findings = [
         replace(f, confidence="low")
@@ -97,6 +95,40 @@ def run_doctor(
         not_checked=tuple(not_checked),
         skipped_unimported=skipped,
     )
+
+
+@contextmanager
+def _collector_off() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while the syntax trees are in use.
+
+    A codebase's trees are millions of objects that live for the whole run: each
+    full collection would walk them all, and collections come every few thousand
+    allocations (a 1,500-file app parsed 7 times slower, and was checked 2.7 times
+    slower, with them). The run makes few reference cycles; whatever it leaves is
+    collected as usual once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(
+    named: Sequence[Path], config: DoctorConfig, base: Path
+) -> tuple[list[Module], list[FileWarning]]:
+    modules: list[Module] = []
+    not_checked: list[FileWarning] = []
+    for path, given in python_files(named, config):
+        read = read_source(path, _display(path, base))
+        if isinstance(read, FileWarning):
+            not_checked.append(read)
+            continue
+        root = given if given.is_dir() else given.parent
+        modules.append(build_module(read, root.absolute()))
+    return modules, not_checked
 
 
 def _not_checked(warning: FileWarning) -> Finding:
