@@ -313,6 +313,12 @@ class Inference(_Declared, _Attributes):
         callee = self.kind_of(func, scope, depth + 1)
         if callee is None:
             name = last_name(func)
+            if (
+                isinstance(func, ast.Name)
+                and scope.function is None
+                and func.id in scope.local_names
+            ):
+                return None  # a class body's own name: its value is not guessed
             if name is not None and looks_like_session_factory(name):
                 return Kind(Tag.SESSION)
             return None
@@ -334,6 +340,8 @@ class Inference(_Declared, _Attributes):
             return kind
         if callee.tag is Tag.CLASS and callee.cls is not None:
             kind = self.instance_kind(callee.cls)
+            if kind.tag is Tag.HTTP and self._in_process(call, scope):
+                return None  # a subclass of httpx's client, over the app itself
             if kind.tag is Tag.INSTANCE:
                 for arg in [*call.args, *(k.value for k in call.keywords)]:
                     given = self.kind_of(arg, scope, depth + 1)
