@@ -10,7 +10,7 @@ from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._symbols import FunctionInfo, Module, Project
-from uowgen._doctor._syntax import dotted, last_name
+from uowgen._doctor._syntax import dotted, last_name, statements
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,14 @@ class _Facts:
     @classmethod
     def of(cls, module: Module, project: Project) -> _Facts:
         facts = cls([], [], [], _imports_asyncio_extension(module))
+        for stmt in statements(module.tree.body):
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                function = project.function_info(stmt)
+                if function is not None:
+                    facts.functions.append(function)
+        text = module.source.text
+        if not any(word in text for word in _CALLS_WANTED):
+            return facts  # no call any rule scans for: no walk of every node
         stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(module.tree, None)]
         while stack:
             node, owner = stack.pop()
@@ -89,21 +97,31 @@ class _Facts:
                 facts.calls.append(node)
                 if last_name(node.func) in ("relationship", "Relationship"):
                     facts.relationships.append((node, owner))
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                function = project.function_info(node)
-                if function is not None:
-                    facts.functions.append(function)
             inner = node if isinstance(node, ast.ClassDef) else owner
             stack.extend((child, inner) for child in ast.iter_child_nodes(node))
         facts.calls.reverse()
-        facts.functions.reverse()
         return facts
 
 
+# The rules that scan a module's calls look for these names: a module whose text
+# has none of them has no call they want.
+_CALLS_WANTED = (
+    "sessionmaker",
+    "AsyncSession",
+    "Session",
+    "dispose",
+    "autocommit",
+    "Depends",
+    "Security",
+    "elationship",
+)
+
+
 def _imports_asyncio_extension(module: Module) -> bool:
-    if "asyncio" not in module.source.text:
+    text = module.source.text
+    if "asyncio" not in text or not ("sqlalchemy" in text or "sqlmodel" in text):
         return False
-    for node in ast.walk(module.tree):
+    for node in statements(module.tree.body):
         names: list[str] = []
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]

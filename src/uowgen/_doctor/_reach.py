@@ -12,10 +12,10 @@ Celery's `include=[...]`), or is an entry itself: it declares routes, dependenci
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from uowgen._doctor._symbols import Module, absolute_import
-from uowgen._doctor._syntax import last_name
+from uowgen._doctor._syntax import last_name, statements
 
 # Calls and decorators that make a module an entry point of the app.
 _ENTRY_CALLS = frozenset(
@@ -51,7 +51,7 @@ def unimported(modules: Sequence[Module], candidates: Sequence[Module]) -> set[i
         return set()
     imported: set[str] = set()
     for module in modules:
-        for node in _statements(module.tree.body):
+        for node in statements(module.tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     imported.update(_prefixes(alias.name))
@@ -70,20 +70,6 @@ def unimported(modules: Sequence[Module], candidates: Sequence[Module]) -> set[i
             continue
         left.add(id(module))
     return left
-
-
-def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included (imports are statements)."""
-    stack = list(body)
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        for field in ("body", "orelse", "finalbody"):
-            stack.extend(getattr(stmt, field, ()))
-        for handler in getattr(stmt, "handlers", ()):
-            stack.extend(handler.body)
-        for case in getattr(stmt, "cases", ()):
-            stack.extend(case.body)
 
 
 def _is_entry(module: Module) -> bool:
