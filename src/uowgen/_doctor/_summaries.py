@@ -91,10 +91,20 @@ class _Summaries:
             return cached if isinstance(cached, HttpCall) else None
         self._http[key] = _BUSY
         found: HttpCall | None = None
-        scope = self.inference.function_scope(function)
-        awaited = awaited_calls(function.node)
-        for node in own_nodes(function.node):
-            if isinstance(node, ast.Call):
+        any_method = id(function.module) in self._any_method
+        calls = [
+            node
+            for node in own_nodes(function.node)
+            if isinstance(node, ast.Call)
+            and (
+                last_name(node.func) in self._reachable
+                or (any_method and isinstance(node.func, ast.Attribute))
+            )
+        ]
+        if calls:  # only then is the function's scope worth working out
+            scope = self.inference.function_scope(function)
+            awaited = awaited_calls(function.node)
+            for node in calls:
                 found = self.http_call(node, scope, id(node) in awaited)
                 if found is not None:
                     break

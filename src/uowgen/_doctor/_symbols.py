@@ -233,7 +233,8 @@ class Project:
 
     def _collect_nested(self, module: Module, function: ast.AST) -> None:
         """Functions and classes defined inside a function (routes in a factory)."""
-        stack = list(ast.iter_child_nodes(function))
+        # Definitions are statements: the expressions need no walking.
+        stack: list[ast.stmt] = list(getattr(function, "body", []))
         while stack:
             node = stack.pop()
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -244,7 +245,12 @@ class Project:
                 self._classes[node] = info
                 self._collect(module, node.body, info)
             else:
-                stack.extend(ast.iter_child_nodes(node))
+                for name in ("body", "orelse", "finalbody"):
+                    stack.extend(getattr(node, name, ()))
+                for handler in getattr(node, "handlers", ()):
+                    stack.extend(handler.body)
+                for case in getattr(node, "cases", ()):
+                    stack.extend(case.body)
 
     def classes(self) -> Iterator[ClassInfo]:
         """Every class defined at a module's or a class's top level."""
