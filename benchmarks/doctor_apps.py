@@ -167,9 +167,12 @@ def _unpack(git_dir: Path, commit: str, target: Path) -> bool:
     for entry in listed.stdout.decode("utf-8", "replace").split("\0"):
         meta, _, path = entry.partition("\t")
         parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            if any(PurePosixPath(path).match(p) for p in _MEMBERS):
-                wanted.append((parts[2], path))
+        if (
+            len(parts) == 3
+            and parts[1] == "blob"
+            and any(PurePosixPath(path).match(p) for p in _MEMBERS)
+        ):
+            wanted.append((parts[2], path))
     batch = subprocess.run(
         [*git, "cat-file", "--batch"],
         input="".join(f"{sha}\n" for sha, _ in wanted).encode(),

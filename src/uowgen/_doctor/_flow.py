@@ -31,7 +31,7 @@ from uowgen._doctor._summaries import (
     group_of,
 )
 from uowgen._doctor._symbols import FunctionInfo
-from uowgen._doctor._syntax import dotted
+from uowgen._doctor._syntax import dotted, last_name
 
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
 _ORM_RESULTS = frozenset(
@@ -87,6 +87,14 @@ def _keeps_objects(expr: ast.expr) -> bool:
     )
 
 
+def _is_patch(expr: ast.expr) -> bool:
+    """`patch(...)`, `mock.patch.object(...)`, `patch.dict(...)`: a test's stand-in."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    name = dotted(target) or ""
+    parts = name.split(".")
+    return "patch" in parts or last_name(target) == "patch"
+
+
 def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
     """An expression's nodes, operands before the operation (evaluation order)."""
     stack: list[tuple[ast.AST, bool]] = [(expr, False)]
@@ -115,6 +123,8 @@ class _Walker:
         args = function.node.args
         self.params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         self.transaction_depth = 0
+        # In a test patching with `mock.patch`: the function itself, or a block.
+        self.patched = any(_is_patch(d) for d in function.node.decorator_list)
         # The groups the enclosing `with` blocks end at their exit.
         self.with_groups: list[str] = []
         self.after_yield = False
@@ -243,6 +253,9 @@ class _Walker:
     ) -> _State | None:
         exits: list[tuple[str, bool, Origin | None]] = []
         depth = self.transaction_depth
+        patched = self.patched
+        if any(_is_patch(item.context_expr) for item in stmt.items):
+            self.patched = True
         for item in stmt.items:
             self.expr(item.context_expr, state)
             kind = self.inference.kind_of(item.context_expr, self.scope)
@@ -311,6 +324,7 @@ class _Walker:
         mark = len(self.with_groups)
         self.with_groups.extend(group for group, _, _ in exits)
         out = self.block(stmt.body, state)
+        self.patched = patched
         del self.with_groups[mark:]
         self.transaction_depth = depth
         if out is None:
@@ -350,6 +364,8 @@ class _Walker:
         awaited = id(call) in self.awaited
         runs = awaited or not self.is_async
         http = self.flow.http_call(call, self.scope, awaited)
+        if http is not None and self.patched and http.line != call.lineno:
+            http = None  # a test that patches what it calls: its HTTP may be gone
         if http is not None and state.open and id(call) not in self.reported:
             self.reported.add(id(call))
             # The earliest query before the call; a later line only when a loop's
