@@ -258,8 +258,8 @@ def main() -> int:
     for code in sorted({code for code, _ in counts}):
         right, wrong = counts[(code, True)], counts[(code, False)]
         print(f"{code}\t{right}\t{wrong}\t{right / (right + wrong):.1%}")
-    for line in missing:
-        print("no verdict:", line)
+    for entry in missing:
+        print("no verdict:", entry)
     return 0
 
 

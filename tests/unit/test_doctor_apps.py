@@ -60,7 +60,6 @@ def test_every_verdict_is_about_a_finding_of_its_pinned_commit(
 @pytest.mark.slow
 def test_precision_per_rule_is_at_least_95_percent(
     results: dict[str, list[tuple[str, int, str, str]]],
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     verdicts = doctor_apps.read_verdicts()
     counts: Counter[tuple[str, bool]] = Counter()
