@@ -8,6 +8,10 @@ valid file makes it raise. Files it cannot parse are warnings, counted here.
 
 Run: .venv/bin/python benchmarks/doctor_speed.py
 Prints a table and writes benchmarks/doctor_speed.json.
+
+`--apps` measures the real applications of benchmarks/doctor_apps.py instead: each
+checked once by `uowgen doctor` in a process of its own (wall time of that process,
+and its peak resident memory, VmHWM); writes benchmarks/doctor_apps_speed.json.
 """
 
 from __future__ import annotations
@@ -88,5 +92,68 @@ def main() -> None:
     )
 
 
+def apps() -> None:
+    import json as _json
+    import subprocess
+    import tempfile
+
+    from doctor_apps import APPS, checkout
+
+    rows: list[dict[str, Any]] = []
+    peak_script = Path(__file__).with_name("_peak_rss.py")
+    for app in APPS:
+        root = checkout(app)
+        if root is None:
+            print(f"{app.repository}: not available", file=sys.stderr)
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            memory = Path(scratch) / "peak.json"
+            start = time.perf_counter()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(peak_script),
+                    str(memory),
+                    "doctor",
+                    "--no-config",
+                    "--format",
+                    "json",
+                    str(root),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            seconds = time.perf_counter() - start
+            peak = _json.loads(memory.read_text())["own_mib"]
+        report = _json.loads(done.stdout)
+        rows.append(
+            {
+                "application": app.repository,
+                "files": report["files"],
+                "seconds": round(seconds, 1),
+                "peak_mib": round(peak),
+                "not_checked": len(report["not_checked"]),
+                "findings": len(report["findings"]),
+            }
+        )
+        print(f"checked {app.repository}", file=sys.stderr)
+    print("| application | files | s | peak MiB | findings | not checked |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['application']} | {r['files']} | {r['seconds']} | "
+            f"{r['peak_mib']} | {r['findings']} | {r['not_checked']} |"
+        )
+    Path(__file__).with_name("doctor_apps_speed.json").write_text(
+        json.dumps({"python": platform.python_version(), "rows": rows}, indent=2)
+        + "\n",
+        encoding="utf-8",
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if "--apps" in sys.argv[1:]:
+        apps()
+    else:
+        main()

@@ -137,7 +137,7 @@ def test_a_bad_config_exits_2_and_says_where(table: str, tmp_path: Path) -> None
     assert "pyproject.toml" in err
 
 
-def test_unreadable_files_are_warnings_not_crashes(tmp_path: Path) -> None:
+def test_unreadable_files_are_uow000_findings_not_crashes(tmp_path: Path) -> None:
     (tmp_path / "syntax.py").write_text("def broken(:\n", encoding="utf-8")
     (tmp_path / "latin1.py").write_bytes(
         b"# -*- coding: latin-1 -*-\nname = '\xe9t\xe9'\n" + ENGINE.encode() + b"\n"
@@ -148,14 +148,15 @@ def test_unreadable_files_are_warnings_not_crashes(tmp_path: Path) -> None:
 
     code, out, err = doctor(tmp_path)
 
-    warned = {
-        Path(line.removeprefix("warning: ").split(":")[0]).name
-        for line in err.splitlines()
+    not_checked = {
+        Path(line.split(":")[0]).name
+        for line in out.splitlines()
+        if ": UOW000 " in line
     }
-    assert warned == {"syntax.py", "not_utf8.py", "nul.py", "bad_cookie.py"}
-    assert all(line.startswith("warning: ") for line in err.splitlines())
-    assert code == 1  # the latin-1 file was read and checked
-    assert "latin1.py:5:10: UOW005" in out
+    assert not_checked == {"syntax.py", "not_utf8.py", "nul.py", "bad_cookie.py"}
+    assert err == ""
+    assert code == 1
+    assert "latin1.py:5:10: UOW005" in out  # the latin-1 file was read and checked
 
 
 def test_columns_count_characters_not_bytes(tmp_path: Path) -> None:
@@ -175,7 +176,14 @@ def test_json_lists_findings_with_their_fix(tmp_path: Path) -> None:
 
     data = json.loads(out)
     assert code == 1
-    assert list(data) == ["version", "uowgen_version", "files", "findings", "warnings"]
+    assert list(data) == [
+        "version",
+        "uowgen_version",
+        "files",
+        "findings",
+        "warnings",
+        "not_checked",
+    ]
     assert (data["version"], data["uowgen_version"]) == (1, __version__)
     assert data["files"] == 7
     assert {f["code"] for f in data["findings"]} == {
@@ -196,8 +204,8 @@ def test_github_format_is_one_annotation_per_finding(tmp_path: Path) -> None:
     _, out, _ = doctor("--format", "github", root)
 
     lines = out.splitlines()
-    assert sum(line.startswith("::error file=") for line in lines) == 5
-    assert sum(line.startswith("::warning file=") for line in lines) == 1
+    assert sum(line.startswith("::error file=") for line in lines) == 6
+    assert sum("UOW000" in line for line in lines) == 1
     assert all(",line=" in line and "::" in line[2:] for line in lines)
 
 
@@ -256,7 +264,7 @@ def test_sarif_is_valid_sarif_2_1_0(
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [rule.code for rule in RULES]
     assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in rules)
-    assert len(run["results"]) == 5
+    assert len(run["results"]) == 6  # with the UOW000 of bad.py
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         region = result["locations"][0]["physicalLocation"]["region"]

@@ -9,6 +9,7 @@ not only the parser.
 from __future__ import annotations
 
 import ast
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +296,16 @@ def test_the_standard_library_never_crashes_the_doctor() -> None:
     stdlib = Path(ast.__file__).parent
     report = run_doctor([stdlib], use_config=False)
 
-    # Files that do not parse (lib2to3's test data) are warnings; nothing raises.
+    # Files that do not parse (lib2to3's test data) are UOW000; nothing raises.
     assert report.files > 1000
-    assert all("cannot" in w.message or "skipped" in w.message for w in report.warnings)
+    assert all("skipped" in w.message for w in report.warnings)
+    assert all("cannot" in w.message for w in report.not_checked)
+
+
+def test_the_collector_is_back_on_after_a_run(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n", encoding="utf-8")
+    assert gc.isenabled()
+
+    run_doctor([tmp_path], use_config=False)
+
+    assert gc.isenabled()

@@ -104,14 +104,25 @@ def doctor(
             "--no-config", help="Ignore [tool.uowgen.doctor] in pyproject.toml."
         ),
     ] = False,
+    skip_unimported: Annotated[
+        bool | None,
+        typer.Option(
+            "--skip-unimported/--report-unimported",
+            help="Leave out findings in code nothing imports and that is no entry "
+            "point (scripts, demos), or report them with low confidence (the "
+            "default; or the config's skip-unimported).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
 
-    Statically, with Python's ast: sessions shared from import time (UOW001),
+    Statically, with Python's ast (newer grammars through LibCST; a file that
+    cannot be parsed is UOW000): sessions shared from import time (UOW001),
     commits after a dependency's yield (UOW002), HTTP calls inside a transaction
     (UOW003), autocommit=True (UOW004), engines never disposed (UOW005),
     expire_on_commit with async sessions (UOW006), lazy relationships under
-    asyncio (UOW007). `# noqa: UOW003` on a line silences it there. Exit 0: clean;
+    asyncio (UOW007), a session used by concurrent coroutines (UOW008). `# noqa: UOW003` on a line silences it there. Exit 0: clean;
     1: findings; 2: a bad path, option or configuration.
     """
 
@@ -126,6 +137,7 @@ def doctor(
             select=codes(select),
             ignore=codes(ignore) or [],
             use_config=not no_config,
+            skip_unimported=skip_unimported,
         )
     if output is ReportFormat.TEXT:
         for line in text_warnings(report):

@@ -5,10 +5,29 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from uowgen._doctor._external import ExternalCalls
+from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._symbols import FunctionInfo, Module, Project
-from uowgen._doctor._syntax import dotted, last_name
+from uowgen._doctor._syntax import dotted, last_name, statements
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place a finding involves: the HTTP call, the transaction's start."""
+
+    module: Module
+    line: int
+    column: int  # ast's: a 0-based UTF-8 offset
+    message: str
+
+    @classmethod
+    def at(cls, module: Module, node: ast.AST, message: str) -> Related:
+        """The place of a node."""
+        return cls(
+            module, getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message
+        )
 
 
 @dataclass(frozen=True)
@@ -19,14 +38,21 @@ class Hit:
     module: Module
     node: ast.AST
     message: str
+    related: tuple[Related, ...] = ()
 
 
 class _CheckerBase:
     """What the rules share: the codebase, its inference and flow, modules' facts."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(
+        self,
+        project: Project,
+        fastapi: FastapiVersion | None = None,
+        external: ExternalCalls | None = None,
+    ) -> None:
         self.project = project
-        self.inference = Inference(project)
+        self.fastapi = fastapi
+        self.inference = Inference(project, external)
         self.flow = Flow(self.inference)
         self._depends: dict[int, list[str | None]] | None = None
         self._facts: dict[int, _Facts] = {}
@@ -56,6 +82,14 @@ class _Facts:
     @classmethod
     def of(cls, module: Module, project: Project) -> _Facts:
         facts = cls([], [], [], _imports_asyncio_extension(module))
+        for stmt in statements(module.tree.body):
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                function = project.function_info(stmt)
+                if function is not None:
+                    facts.functions.append(function)
+        text = module.source.text
+        if not any(word in text for word in _CALLS_WANTED):
+            return facts  # no call any rule scans for: no walk of every node
         stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(module.tree, None)]
         while stack:
             node, owner = stack.pop()
@@ -63,21 +97,31 @@ class _Facts:
                 facts.calls.append(node)
                 if last_name(node.func) in ("relationship", "Relationship"):
                     facts.relationships.append((node, owner))
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                function = project.function_info(node)
-                if function is not None:
-                    facts.functions.append(function)
             inner = node if isinstance(node, ast.ClassDef) else owner
             stack.extend((child, inner) for child in ast.iter_child_nodes(node))
         facts.calls.reverse()
-        facts.functions.reverse()
         return facts
 
 
+# The rules that scan a module's calls look for these names: a module whose text
+# has none of them has no call they want.
+_CALLS_WANTED = (
+    "sessionmaker",
+    "AsyncSession",
+    "Session",
+    "dispose",
+    "autocommit",
+    "Depends",
+    "Security",
+    "elationship",
+)
+
+
 def _imports_asyncio_extension(module: Module) -> bool:
-    if "asyncio" not in module.source.text:
+    text = module.source.text
+    if "asyncio" not in text or not ("sqlalchemy" in text or "sqlmodel" in text):
         return False
-    for node in ast.walk(module.tree):
+    for node in statements(module.tree.body):
         names: list[str] = []
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]

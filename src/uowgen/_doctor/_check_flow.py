@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from uowgen._doctor._check_base import Hit, _CheckerBase, _text
-from uowgen._doctor._flow_facts import UseAfterCommit
+from uowgen._doctor._check_base import Hit, Related, _CheckerBase, _text
+from uowgen._doctor._flow_facts import HttpInTransaction, UseAfterCommit
 from uowgen._doctor._kinds import ASYNC_SESSION_NAMES, SA
 from uowgen._doctor._symbols import External, FunctionInfo, Module
 from uowgen._doctor._syntax import dotted, last_name, own_nodes
@@ -23,51 +23,102 @@ class _FlowRules(_CheckerBase):
             if self.flow.does_http(function) is None:
                 continue  # no outbound call here or in what it calls: nothing to find
             for found in self.flow.analyse(function).http:
-                http = found.http
-                if found.direct:
-                    what = f"{http.what} is an outbound HTTP call"
-                else:
-                    what = (
-                        f"`{found.callee}()` makes an outbound HTTP call "
-                        f"({http.what}, line {http.line})"
-                    )
-                yield Hit(
-                    "UOW003",
-                    module,
-                    found.call,
-                    f"{what} while a transaction is open (since {found.opened.what}, "
-                    f"line {found.opened.line}): the connection sits idle in "
-                    "transaction for the whole call",
+                yield self._http_hit(module, found)
+
+    def _http_hit(self, module: Module, found: HttpInTransaction) -> Hit:
+        http = found.http
+        opened = found.opened
+        if found.direct:
+            what = f"{http.what} is an outbound HTTP call"
+        else:
+            what = (
+                f"`{found.callee}()` makes an outbound HTTP call "
+                f"({http.what}, {_where(http.module, http.line, module)})"
+            )
+        since = f"since {opened.what}, line {opened.line}"
+        if opened.line >= found.call.lineno:
+            since += ", on the loop's previous pass"
+        left = opened.left
+        if left is not None:
+            since += (
+                f", which returns with it open at "
+                f"{_where(left.module, left.line, module)}"
+            )
+        related = [
+            Related(module, opened.line, opened.column, "the transaction opens here")
+        ]
+        if not found.direct:
+            related.insert(
+                0,
+                Related(http.module, http.line, http.column, "the outbound HTTP call"),
+            )
+        if left is not None:
+            related.append(
+                Related(
+                    left.module,
+                    left.line,
+                    0,
+                    f"`{left.function}()` returns with the transaction open",
                 )
+            )
+        origin = opened.origin
+        if origin is not None:
+            related.append(
+                Related.at(
+                    origin.module, origin.call, "the factory that made the session"
+                )
+            )
+        return Hit(
+            "UOW003",
+            module,
+            found.call,
+            f"{what} while a transaction is open ({since}): the connection sits "
+            "idle in transaction for the whole call",
+            related=tuple(related),
+        )
 
     # -- UOW006 -----------------------------------------------------------------------
 
     def expire_on_commit(self) -> Iterator[Hit]:
-        """UOW006: async factories expiring on commit, when objects are read after one."""
-        factories = [
-            (module, call)
+        """UOW006: an async factory that expires on commit, read after a commit.
+
+        Reported only where the session that committed was made by that factory:
+        followed from it through context managers, dependencies and modules.
+        """
+        factories = {
+            id(call): (module, call)
             for module in self.project.modules
             for call in self._async_factories(module)
-        ]
+        }
         if not factories:
             return
-        use = self._first_use_after_commit()
-        if use is None:
-            return
-        where = f"{use.function.module.source.display}:{getattr(use.node, 'lineno', 0)}"
-        read = (
-            f"`{dotted(use.node)}`"
-            if isinstance(use.node, ast.Attribute) and dotted(use.node)
-            else f"`{use.name}`"
-        )
-        for module, call in factories:
+        first: dict[int, UseAfterCommit] = {}
+        for use in self._uses_after_commit():
+            if use.origin is not None and id(use.origin.call) in factories:
+                first.setdefault(id(use.origin.call), use)
+        for key, (module, call) in factories.items():
+            if key not in first:
+                continue
+            use = first[key]
+            display = use.function.module.source.display
+            read = (
+                f"`{dotted(use.node)}`"
+                if isinstance(use.node, ast.Attribute) and dotted(use.node)
+                else f"`{use.name}`"
+            )
             yield Hit(
                 "UOW006",
                 module,
                 call,
-                f"`{_text(call.func)}()` leaves expire_on_commit on, and {read} is "
-                f"read after a commit ({where}, committed at line {use.commit_line}): "
-                "that reload raises MissingGreenlet under asyncio",
+                f"`{_text(call.func)}()` leaves expire_on_commit on, and {read}, "
+                f"from one of its sessions, is read after a commit "
+                f"({display}:{getattr(use.node, 'lineno', 0)}, committed at "
+                f"{display}:{use.commit_line}): that reload raises MissingGreenlet "
+                "under asyncio",
+                related=(
+                    Related(use.function.module, use.commit_line, 0, "the commit"),
+                    Related.at(use.function.module, use.node, "read after the commit"),
+                ),
             )
 
     def _async_factories(self, module: Module) -> Iterator[ast.Call]:
@@ -97,7 +148,7 @@ class _FlowRules(_CheckerBase):
             ):
                 yield node
 
-    def _first_use_after_commit(self) -> UseAfterCommit | None:
+    def _uses_after_commit(self) -> list[UseAfterCommit]:
         uses: list[UseAfterCommit] = []
         for function in self.project.functions():
             if function.is_async and _may_commit(function):
@@ -111,7 +162,14 @@ class _FlowRules(_CheckerBase):
                 getattr(u.node, "lineno", 0),
             )
         )
-        return uses[0] if uses else None
+        return uses
+
+
+def _where(module: Module, line: int, here: Module) -> str:
+    """`line 12` in the finding's own file, `app/clients.py:12` in another."""
+    if module is here:
+        return f"line {line}"
+    return f"{module.source.display}:{line}"
 
 
 def _may_commit(function: FunctionInfo) -> bool:

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from uowgen._doctor._check_base import Hit, _call_text, _CheckerBase, _text
-from uowgen._doctor._kinds import CACHES, ENGINE_FUNCTIONS, SA, Tag
+from uowgen._doctor._kinds import CACHES, ENGINE_FUNCTIONS, SA, Scope, Tag
 from uowgen._doctor._symbols import External, Module, Project
 from uowgen._doctor._syntax import last_name, own_nodes
 
@@ -28,8 +28,18 @@ class _ImportTimeRules(_CheckerBase):
 
     def _shared_sessions(self, module: Module) -> Iterator[Hit]:
         scope = self.inference.module_scope(module)
+        # In a class body, a name assigned earlier in a class body is that value
+        # (a DI container's `providers.Singleton(async_sessionmaker, ...)`), not
+        # the module's: unknown here, rather than guessed from its name.
+        in_class: Scope | None = None
         for call, where in import_time_calls(module.tree.body, self.project, module):
-            kind = self.inference.kind_of(call, scope)
+            if where == "as a class attribute":
+                if in_class is None:
+                    names = _class_level_names(module.tree)
+                    in_class = Scope(module, local_names=names)
+                kind = self.inference.kind_of(call, in_class)
+            else:
+                kind = self.inference.kind_of(call, scope)
             if kind is None:
                 continue
             text = _call_text(call)
@@ -84,6 +94,23 @@ class _ImportTimeRules(_CheckerBase):
                 f"`{_text(call.func)}()` {where}, and nothing in the codebase calls "
                 "`.dispose()`: its pooled connections are never closed at shutdown",
             )
+
+
+def _class_level_names(tree: ast.Module) -> set[str]:
+    """The names assigned at the top of the module's class bodies."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                targets = (
+                    stmt.targets
+                    if isinstance(stmt, ast.Assign)
+                    else [stmt.target]
+                    if isinstance(stmt, ast.AnnAssign)
+                    else []
+                )
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
 
 
 def _contains(outer: ast.AST, inner: ast.AST) -> bool:

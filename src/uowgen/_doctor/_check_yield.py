@@ -47,6 +47,10 @@ class _YieldRules(_CheckerBase):
 
     def commits_after_yield(self, module: Module) -> Iterator[Hit]:
         """UOW002: a FastAPI dependency that commits after its `yield`."""
+        if self.fastapi is not None and self.fastapi.teardown_before_response:
+            return  # 0.106 to 0.117 run the exit code before the response
+        if "yield" not in module.source.text:
+            return  # no generator here
         for function in self._functions_of(module):
             node = function.node
             if not is_generator(node):
@@ -142,8 +146,8 @@ class _YieldRules(_CheckerBase):
                                 module,
                                 node,
                                 f"`{_call_text(node)}` after `yield` in dependency "
-                                f"`{name}` runs after the response is sent: a failed "
-                                "commit cannot change it",
+                                f"`{name}` {self._after_response()}: a failed commit "
+                                f"cannot change it; {self._remedy(name)}",
                             )
                         )
 
@@ -168,8 +172,33 @@ class _YieldRules(_CheckerBase):
             module,
             expr,
             f"`yield` inside `{_call_text(expr)}` in dependency `{name}`: the block "
-            "commits when it exits, after the response is sent",
+            f"commits when it exits, which {self._after_response()}; "
+            f"{self._remedy(name)}",
         )
+
+    def _after_response(self) -> str:
+        """When this project's FastAPI runs a dependency's exit code, and why we know."""
+        version = self.fastapi
+        if version is None:
+            return (
+                "runs after the response is sent (FastAPI before 0.106, and 0.118 on)"
+            )
+        return (
+            f"runs after the response is sent (FastAPI {version.text}, "
+            f"from {version.source})"
+        )
+
+    def _remedy(self, name: str) -> str:
+        """The fix this project's FastAPI offers."""
+        version = self.fastapi
+        scoped = f'`Depends({name}, scope="function")`'
+        if version is None:
+            return f"commit before returning, or use {scoped} (FastAPI 0.121 on)"
+        if version.has_scope_function:
+            return f"use {scoped} to run it before the response"
+        if version.version[:2] >= (0, 118):
+            return f"commit before returning ({scoped} needs FastAPI 0.121)"
+        return "commit before returning"
 
 
 def _has_yield(node: ast.AST) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from uowgen._doctor._check_base import Hit
+from uowgen._doctor._check_concurrency import _ConcurrencyRules
 from uowgen._doctor._check_flow import _FlowRules
 from uowgen._doctor._check_import_time import _ImportTimeRules
 from uowgen._doctor._check_settings import _SettingRules
@@ -12,7 +13,9 @@ from uowgen._doctor._check_yield import _YieldRules
 from uowgen._doctor._symbols import Module
 
 
-class Checker(_ImportTimeRules, _YieldRules, _FlowRules, _SettingRules):
+class Checker(
+    _ImportTimeRules, _YieldRules, _FlowRules, _SettingRules, _ConcurrencyRules
+):
     """Runs the selected rules over a codebase."""
 
     def module_rules(self) -> list[tuple[str, Callable[[Module], Iterator[Hit]]]]:
@@ -24,4 +27,5 @@ class Checker(_ImportTimeRules, _YieldRules, _FlowRules, _SettingRules):
             ("UOW004", self.autocommit),
             ("UOW005", self.undisposed_engines),
             ("UOW007", self.lazy_relationships),
+            ("UOW008", self.concurrent_sessions),
         ]

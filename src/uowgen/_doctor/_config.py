@@ -42,7 +42,14 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "site-packages",
     "venv",
 )
-_KEYS = {"select", "ignore", "exclude", "per-file-ignores"}
+_KEYS = {
+    "select",
+    "ignore",
+    "exclude",
+    "per-file-ignores",
+    "skip-unimported",
+    "external-calls",
+}
 # What to do next about a bad configuration (docs/errors.md).
 _FIX = "; fix it, or run `uowgen doctor --no-config`"
 
@@ -57,6 +64,9 @@ class DoctorConfig:
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     per_file_ignores: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    skip_unimported: bool = False
+    # Added to the SDK calls UOW003 knows (`_external`).
+    external_calls: tuple[str, ...] = ()
 
     def codes(self) -> frozenset[str]:
         """The rule codes this configuration checks."""
@@ -148,6 +158,10 @@ def _parse(table: Any, source: Path) -> DoctorConfig:
         ignore=_strings(table.get("ignore", []), f"{where} ignore"),
         exclude=_strings(table.get("exclude", []), f"{where} exclude"),
         per_file_ignores=_per_file_ignores(table.get("per-file-ignores", {}), where),
+        skip_unimported=_bool(table.get("skip-unimported", False), where),
+        external_calls=_strings(
+            table.get("external-calls", []), f"{where} external-calls"
+        ),
     )
     try:
         config.codes()  # an unknown rule is an error now, with the file's name
@@ -167,6 +181,12 @@ def _per_file_ignores(value: Any, where: str) -> dict[str, frozenset[str]]:
         except UowgenError as exc:
             raise UowgenError(f"{where} per-file-ignores: {exc.message}{_FIX}") from exc
     return ignores
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise UowgenError(f"{where} skip-unimported must be true or false{_FIX}")
+    return value
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._kinds import (
     ASYNC_SESSION_NAMES,
     DEPENDS,
@@ -19,6 +20,7 @@ class _Declared:
     """The part of `Inference` that reads declarations: annotations and Depends."""
 
     project: Project
+    external: ExternalCalls
 
     # -- FastAPI --------------------------------------------------------------
 
@@ -96,7 +98,10 @@ class _Declared:
         if isinstance(symbol, ClassInfo):
             return self.instance_kind(symbol)
         if isinstance(symbol, External):
-            return external_type_kind(symbol)
+            kind = external_type_kind(symbol)
+            if kind is None and self.external.is_client(symbol.qualname):
+                return Kind(Tag.SDK, external=symbol.qualname)
+            return kind
         if (
             symbol is None
             and isinstance(annotation, ast.Name)

@@ -104,19 +104,49 @@ def read_source(path: Path, display: str) -> SourceFile | FileWarning:
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         return FileWarning(path, display, 1, 1, f"cannot decode it: {exc}")
     try:
-        with warnings.catch_warnings():
-            # Invalid escape sequences and the like are the file's business.
-            warnings.simplefilter("ignore")
-            tree = ast.parse(data, filename=str(path), type_comments=False)
+        tree = _parse(data, path)
     except SyntaxError as exc:
-        line = exc.lineno or 1
-        column = exc.offset or 1
-        return FileWarning(path, display, line, column, f"cannot parse it: {exc.msg}")
+        # Maybe newer syntax than this interpreter's (PEP 695, 701, 750, 758).
+        modern = _parse_modern(text, path, exc)
+        if isinstance(modern, str):
+            return FileWarning(path, display, exc.lineno or 1, exc.offset or 1, modern)
+        tree, text = modern
     except (ValueError, RecursionError, MemoryError) as exc:
         # Null bytes (ValueError before Python 3.12), or nesting deeper than the
         # parser's stack.
         return FileWarning(path, display, 1, 1, f"cannot parse it: {exc}")
     return SourceFile(path, display, tree, text, _noqa(text))
+
+
+def _parse(source: str | bytes, path: Path) -> ast.Module:
+    with warnings.catch_warnings():
+        # Invalid escape sequences and the like are the file's business.
+        warnings.simplefilter("ignore")
+        return ast.parse(source, filename=str(path), type_comments=False)
+
+
+def _parse_modern(
+    text: str, path: Path, error: SyntaxError
+) -> tuple[ast.Module, str] | str:
+    """The tree of code in a newer grammar, and its rewritten text; or why not.
+
+    The rewritten text keeps every line where it was, so findings, columns and
+    `# noqa` comments read from it point into the file as written.
+    """
+    # Imported here: LibCST loads only for the rare file that needs it.
+    from uowgen._doctor._modern import ModernSyntaxError, downgrade
+
+    reason = f"cannot parse it: {error.msg}"
+    try:
+        rewritten = downgrade(text)
+    except ModernSyntaxError:
+        return f"{reason} (in any Python version)"
+    except RecursionError:
+        return f"{reason} (nested too deeply to read in a newer grammar)"
+    try:
+        return _parse(rewritten, path), rewritten
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return f"{reason} (newer syntax that doctor cannot read yet)"
 
 
 def _noqa(text: str) -> NoqaMap:

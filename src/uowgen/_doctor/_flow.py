@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from uowgen._doctor._flow_facts import (
     FlowResult,
     HttpInTransaction,
+    LeftOpen,
     Opened,
     UseAfterCommit,
     _join,
     _State,
 )
-from uowgen._doctor._kinds import Kind, Tag
+from uowgen._doctor._kinds import Kind, Origin, Tag
 from uowgen._doctor._summaries import (
     _BUSY,
     QUERY_METHODS,
@@ -30,7 +31,7 @@ from uowgen._doctor._summaries import (
     group_of,
 )
 from uowgen._doctor._symbols import FunctionInfo
-from uowgen._doctor._syntax import dotted
+from uowgen._doctor._syntax import dotted, last_name
 
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
 _ORM_RESULTS = frozenset(
@@ -44,6 +45,23 @@ _PYDANTIC_READS = frozenset(
 
 class Flow(_Summaries):
     """Walks functions and remembers what each one does."""
+
+    def leaves_open(self, function: FunctionInfo) -> bool:
+        """Whether calling the function leaves its caller's session in a transaction.
+
+        It queries, and some return path does not end what it began.
+        """
+        if not self.touches_db(function):
+            return False
+        return self.analyse(function).left_open is not None
+
+    def closes(self, function: FunctionInfo) -> bool:
+        """Whether calling the function ends the transaction.
+
+        It must commit, and no return path may leave one open: a token refresh
+        that commits only when the token is stale does not close on its fast path.
+        """
+        return self.commits(function) and self.analyse(function).left_open is None
 
     def analyse(self, function: FunctionInfo) -> FlowResult:
         """The flow facts of one function (computed once)."""
@@ -67,6 +85,14 @@ def _keeps_objects(expr: ast.expr) -> bool:
         and k.value.value is False
         for k in expr.keywords
     )
+
+
+def _is_patch(expr: ast.expr) -> bool:
+    """`patch(...)`, `mock.patch.object(...)`, `patch.dict(...)`: a test's stand-in."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    name = dotted(target) or ""
+    parts = name.split(".")
+    return "patch" in parts or last_name(target) == "patch"
 
 
 def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
@@ -94,7 +120,13 @@ class _Walker:
         self.is_async = function.is_async
         self.awaited = awaited_calls(function.node)
         self.result = FlowResult()
+        args = function.node.args
+        self.params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         self.transaction_depth = 0
+        # In a test patching with `mock.patch`: the function itself, or a block.
+        self.patched = any(_is_patch(d) for d in function.node.decorator_list)
+        # The groups the enclosing `with` blocks end at their exit.
+        self.with_groups: list[str] = []
         self.after_yield = False
         self.loops: list[list[_State]] = []
         self.reported: set[int] = set()
@@ -102,8 +134,27 @@ class _Walker:
         self.keeps: set[str] = set()
 
     def run(self) -> FlowResult:
-        self.block(self.function.node.body, _State())
+        end = self.block(self.function.node.body, _State())
+        if end is not None:
+            self.returns(end, self.function.node.end_lineno or 0)
         return self.result
+
+    def returns(self, state: _State, line: int) -> None:
+        """A return path: does it leave a transaction of the caller's session open?
+
+        Its own sessions (bound in it, not given) are its business; `with` blocks
+        are counted out by the names they bind (their exit ends them).
+        """
+        if self.result.left_open is not None:
+            return
+        for group in state.open:
+            own = group in self.scope.local_names and group not in self.params
+            ended = group in self.with_groups or group.startswith("<line")
+            if not own and not ended:
+                self.result.left_open = LeftOpen(
+                    self.function.module, line, self.function.name
+                )
+                return
 
     def block(self, body: list[ast.stmt], state: _State | None) -> _State | None:
         for stmt in body:
@@ -119,6 +170,7 @@ class _Walker:
             if stmt.value is not None:
                 self.expr(stmt.value, state)
                 self.returned(stmt.value, state)
+            self.returns(state, stmt.lineno)
             return None
         if isinstance(stmt, ast.Raise):
             for part in (stmt.exc, stmt.cause):
@@ -199,8 +251,11 @@ class _Walker:
     def with_block(
         self, stmt: ast.With | ast.AsyncWith, state: _State
     ) -> _State | None:
-        exits: list[tuple[str, bool]] = []
+        exits: list[tuple[str, bool, Origin | None]] = []
         depth = self.transaction_depth
+        patched = self.patched
+        if any(_is_patch(item.context_expr) for item in stmt.items):
+            self.patched = True
         for item in stmt.items:
             self.expr(item.context_expr, state)
             kind = self.inference.kind_of(item.context_expr, self.scope)
@@ -226,15 +281,27 @@ class _Walker:
                     if isinstance(item.context_expr, ast.Call)
                     else "begin"
                 )
-                state.open[group] = Opened(line, f"`{text}()` block")
-                exits.append((group, True))
+                origin = kind.inner.origin if kind.inner is not None else kind.origin
+                state.open[group] = Opened(
+                    line,
+                    f"`{text}()` block",
+                    item.context_expr.col_offset,
+                    origin,
+                )
+                exits.append((group, True, origin))
                 self.transaction_depth += 1
             elif kind.tag is Tag.CONTEXT and kind.function is not None:
                 summary = self.flow.analyse(kind.function)
                 group = name or f"<line {line}>"
                 if summary.open_at_yield:
-                    state.open[group] = Opened(line, f"`{kind.function.name}()` block")
-                exits.append((group, summary.commits_at_exit))
+                    state.open[group] = Opened(
+                        line,
+                        f"`{kind.function.name}()` block",
+                        item.context_expr.col_offset,
+                        kind.inner.origin if kind.inner is not None else None,
+                    )
+                origin = kind.inner.origin if kind.inner is not None else None
+                exits.append((group, summary.commits_at_exit, origin))
                 if summary.commits_at_exit:
                     self.transaction_depth += 1
             elif self.flow.is_holder(kind) and kind.cls is not None:
@@ -245,18 +312,37 @@ class _Walker:
                 group = (
                     group_of(bound, self._kind(bound)) if bound is not None else None
                 )
-                exits.append((group or group_of(item.context_expr, kind), commits))
+                exits.append(
+                    (
+                        group or group_of(item.context_expr, kind),
+                        commits,
+                        self.holder_origin(kind),
+                    )
+                )
             elif kind.is_session:
-                exits.append((name or group_of(item.context_expr, kind), False))
+                exits.append((name or group_of(item.context_expr, kind), False, None))
+        mark = len(self.with_groups)
+        self.with_groups.extend(group for group, _, _ in exits)
         out = self.block(stmt.body, state)
+        self.patched = patched
+        del self.with_groups[mark:]
         self.transaction_depth = depth
         if out is None:
             return None
-        for group, commits in reversed(exits):
+        for group, commits, origin in reversed(exits):
             out.open.pop(group, None)
             if commits:
-                self.expire(out, stmt.end_lineno or stmt.lineno)
+                self.expire(out, stmt.end_lineno or stmt.lineno, origin)
         return out
+
+    def holder_origin(self, kind: Kind) -> Origin | None:
+        """What made the session a repository or unit of work keeps on `self`."""
+        if kind.cls is None:
+            return None
+        for stored in self.inference.attributes(kind.cls).values():
+            if stored.kind.is_session and stored.kind.origin is not None:
+                return stored.kind.origin
+        return None
 
     def _kind(self, expr: ast.expr) -> Kind:
         return self.inference.kind_of(expr, self.scope) or Kind(Tag.INSTANCE)
@@ -278,9 +364,15 @@ class _Walker:
         awaited = id(call) in self.awaited
         runs = awaited or not self.is_async
         http = self.flow.http_call(call, self.scope, awaited)
+        if http is not None and self.patched and http.line != call.lineno:
+            http = None  # a test that patches what it calls: its HTTP may be gone
         if http is not None and state.open and id(call) not in self.reported:
             self.reported.add(id(call))
-            opened = min(state.open.values(), key=lambda o: o.line)
+            # The earliest query before the call; a later line only when a loop's
+            # previous pass opened the transaction (the message says so).
+            opened = min(
+                state.open.values(), key=lambda o: (o.line >= call.lineno, o.line)
+            )
             direct = http.line == call.lineno
             self.result.http.append(
                 HttpInTransaction(call, _text(call.func), http, opened, direct)
@@ -289,27 +381,58 @@ class _Walker:
         if isinstance(func, ast.Attribute):
             kind = self.inference.kind_of(func.value, self.scope)
             if kind is not None and kind.is_session:
-                self.session_method(call, func, group_of(func.value, kind), state)
+                self.session_method(
+                    call, func, group_of(func.value, kind), state, kind.origin
+                )
                 return
             holder = self.flow.holder(func.value, self.scope)
             if holder is not None:
                 group, holder_kind, direct = holder
                 method = self.flow.method_of(holder_kind, func.attr) if direct else None
                 if func.attr in ENDING_METHODS or (
-                    method is not None and self.flow.commits(method)
+                    method is not None and self.flow.closes(method)
                 ):
                     state.open.pop(group, None)
                     if func.attr == "commit" or method is not None:
-                        self.committed(state, call.lineno)
-                elif (method is not None and self.flow.touches_db(method)) or (
+                        self.committed(
+                            state, call.lineno, self.holder_origin(holder_kind)
+                        )
+                elif (method is not None and self.flow.leaves_open(method)) or (
                     method is None and runs
                 ):
-                    what = f"`{_text(func)}()`"
-                    state.open.setdefault(group, Opened(call.lineno, what))
+                    left = self.flow.analyse(method).left_open if method else None
+                    state.open.setdefault(
+                        group,
+                        Opened(
+                            call.lineno,
+                            f"`{_text(func)}()`",
+                            call.col_offset,
+                            self.holder_origin(holder_kind),
+                            left,
+                        ),
+                    )
                 return
         argument = self.flow.session_argument(call, self.scope, runs)
         if argument is not None:
-            state.open.setdefault(argument, Opened(call.lineno, f"`{_text(func)}()`"))
+            callee = self.inference.kind_of(func, self.scope)
+            target = (
+                callee.function
+                if callee is not None and callee.tag is Tag.FUNCTION
+                else None
+            )
+            if target is not None and self.flow.closes(target):
+                state.open.pop(argument, None)
+                self.committed(state, call.lineno, None)
+            elif target is None or self.flow.leaves_open(target):
+                state.open.setdefault(
+                    argument,
+                    Opened(
+                        call.lineno,
+                        f"`{_text(func)}()`",
+                        call.col_offset,
+                        left=self.flow.analyse(target).left_open if target else None,
+                    ),
+                )
         if (
             self.is_async
             and isinstance(func, ast.Attribute)
@@ -320,20 +443,28 @@ class _Walker:
                     self.use(arg, arg.id, state)
 
     def session_method(
-        self, call: ast.Call, func: ast.Attribute, group: str, state: _State
+        self,
+        call: ast.Call,
+        func: ast.Attribute,
+        group: str,
+        state: _State,
+        origin: Origin | None,
     ) -> None:
         method = func.attr
         if method == "commit":
             state.open.pop(group, None)
             if dotted(func.value) not in self.keeps:
-                self.committed(state, call.lineno)
+                self.committed(state, call.lineno, origin)
         elif method in ENDING_METHODS:
             state.open.pop(group, None)
         elif method == "refresh":
             for arg in call.args:
                 if isinstance(arg, ast.Name):
                     state.expired.pop(arg.id, None)
-            state.open.setdefault(group, Opened(call.lineno, f"`{_text(func)}()`"))
+            state.open.setdefault(
+                group,
+                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset, origin),
+            )
         elif method in ("add", "add_all"):
             for arg in call.args:
                 names = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
@@ -342,27 +473,33 @@ class _Walker:
                         state.loaded[name.id] = True
                         state.expired.pop(name.id, None)
         elif method in QUERY_METHODS:
-            state.open.setdefault(group, Opened(call.lineno, f"`{_text(func)}()`"))
+            state.open.setdefault(
+                group,
+                Opened(call.lineno, f"`{_text(func)}()`", call.col_offset, origin),
+            )
 
-    def committed(self, state: _State, line: int) -> None:
+    def committed(self, state: _State, line: int, origin: Origin | None) -> None:
         if self.after_yield:
             self.result.commits_at_exit = True
-        self.expire(state, line)
+        self.expire(state, line, origin)
 
-    def expire(self, state: _State, line: int) -> None:
+    def expire(self, state: _State, line: int, origin: Origin | None) -> None:
         if not self.is_async:
             return
         for name in state.loaded:
-            state.expired.setdefault(name, line)
+            state.expired.setdefault(name, (line, origin))
 
     def attribute(self, node: ast.Attribute, state: _State) -> None:
         if self.is_async and isinstance(node.value, ast.Name):
             self.use(node, node.value.id, state)
 
     def use(self, node: ast.AST, name: str, state: _State) -> None:
-        line = state.expired.pop(name, None)
-        if line is not None:
-            self.result.uses.append(UseAfterCommit(node, name, line, self.function))
+        commit = state.expired.pop(name, None)
+        if commit is not None:
+            line, origin = commit
+            self.result.uses.append(
+                UseAfterCommit(node, name, line, self.function, origin)
+            )
 
     def returned(self, value: ast.expr, state: _State) -> None:
         if isinstance(value, ast.Name) and state.loaded.get(value.id):

@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from uowgen._doctor._symbols import FunctionInfo
+from uowgen._doctor._kinds import Origin
+from uowgen._doctor._symbols import FunctionInfo, Module
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,20 @@ class Opened:
 
     line: int
     what: str
+    column: int = 0
+    # What made the session whose transaction this is, when it can be followed.
+    origin: Origin | None = None
+    # A helper that returns with the transaction open: where it returns.
+    left: LeftOpen | None = None
+
+
+@dataclass(frozen=True)
+class LeftOpen:
+    """A return path of a function on which a transaction it opened stays open."""
+
+    module: Module
+    line: int
+    function: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,8 @@ class HttpCall:
 
     what: str
     line: int
+    module: Module
+    column: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class UseAfterCommit:
     name: str
     commit_line: int
     function: FunctionInfo
+    # The factory (or session call) that made the committed session, if known.
+    origin: Origin | None = None
 
 
 @dataclass
@@ -54,13 +73,16 @@ class FlowResult:
     uses: list[UseAfterCommit] = field(default_factory=list)
     open_at_yield: bool = False
     commits_at_exit: bool = False
+    # The first return path that leaves the caller's session in a transaction.
+    left_open: LeftOpen | None = None
 
 
 @dataclass
 class _State:
     open: dict[str, Opened] = field(default_factory=dict)
     loaded: dict[str, bool] = field(default_factory=dict)
-    expired: dict[str, int] = field(default_factory=dict)
+    # name -> (the commit's line, what made the session that committed)
+    expired: dict[str, tuple[int, Origin | None]] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(dict(self.open), dict(self.loaded), dict(self.expired))
@@ -78,6 +100,6 @@ def _join(states: Iterable[_State | None]) -> _State | None:
             joined.open.setdefault(key, opened)
         for key, strong in state.loaded.items():
             joined.loaded[key] = joined.loaded.get(key, False) or strong
-        for key, line in state.expired.items():
-            joined.expired.setdefault(key, line)
+        for key, commit in state.expired.items():
+            joined.expired.setdefault(key, commit)
     return joined

@@ -14,10 +14,13 @@ from dataclasses import replace
 
 from uowgen._doctor._attributes import _Attributes
 from uowgen._doctor._declared import _Declared
+from uowgen._doctor._external import LOCAL_METHODS, ExternalCalls
 from uowgen._doctor._kinds import (
     _BUILDING,
     CONTEXT_MANAGERS,
+    IN_PROCESS_TRANSPORTS,
     Kind,
+    Origin,
     Scope,
     Tag,
     external_call_kind,
@@ -38,8 +41,9 @@ from uowgen._doctor._syntax import dotted, is_generator, last_name, own_nodes
 class Inference(_Declared, _Attributes):
     """Kinds of expressions across the codebase, computed lazily and remembered."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, external: ExternalCalls | None = None) -> None:
         self.project = project
+        self.external = external or ExternalCalls()
         self._values: dict[int, object] = {}
         self._scopes: dict[int, Scope] = {}
         self._attrs: dict[int, object] = {}
@@ -156,6 +160,12 @@ class Inference(_Declared, _Attributes):
         if depends is None:
             if annotated is not None and annotated.is_session:
                 return replace(annotated, group=f"param {arg.arg}")
+            if annotated is not None and annotated.tag is Tag.HTTP:
+                fixtures = self._fixtures(arg.arg)
+                if fixtures:
+                    # A test's client is what its pytest fixture makes: most often
+                    # a client over the app itself (ASGITransport), not outbound.
+                    return self._made_by(fixtures[0])
             return annotated
         target = self.depends_target(depends)
         kind = self.dependency_kind(target, module) if target is not None else None
@@ -163,6 +173,22 @@ class Inference(_Declared, _Attributes):
         if kind is None:
             return None
         return replace(kind, group="request")
+
+    def _fixtures(self, name: str) -> list[FunctionInfo]:
+        """The pytest fixtures named `name` (a test's parameter gets one of them)."""
+        return [
+            function
+            for function in self.project.functions_named(name)
+            if any(
+                last_name(d.func if isinstance(d, ast.Call) else d) == "fixture"
+                for d in function.node.decorator_list
+            )
+        ]
+
+    def _made_by(self, function: FunctionInfo) -> Kind | None:
+        if is_generator(function.node):
+            return self.yield_kind(function)
+        return self.return_kind(function)
 
     # -- FastAPI --------------------------------------------------------------
 
@@ -217,6 +243,8 @@ class Inference(_Declared, _Attributes):
             return self._attribute_kind(expr, scope, depth)
         if isinstance(expr, ast.Call):
             return self._call_kind(expr, scope, depth)
+        if isinstance(expr, ast.Subscript):
+            return _context_kind(expr)
         return None
 
     def _name_kind(self, name: str, scope: Scope) -> Kind | None:
@@ -262,6 +290,8 @@ class Inference(_Declared, _Attributes):
             return self.symbol_kind(self.project.resolve_name(base.module, expr.attr))
         if base.tag is Tag.EXTERNAL:
             return Kind(Tag.EXTERNAL, external=f"{base.external}.{expr.attr}")
+        if base.tag is Tag.SDK:
+            return base  # `client.chat.completions`: still the client's API
         if base.tag is Tag.CLASS and base.cls is not None:
             return self.symbol_kind(self.project.class_member(base.cls, expr.attr))
         if base.is_session and expr.attr == "sync_session":
@@ -278,18 +308,40 @@ class Inference(_Declared, _Attributes):
                 kind = _method_result(receiver, func.attr)
                 if kind is not None:
                     return kind
+                if receiver.tag is Tag.SDK and func.attr in LOCAL_METHODS:
+                    return receiver  # `session.client("s3")`: another client
         callee = self.kind_of(func, scope, depth + 1)
         if callee is None:
             name = last_name(func)
+            if (
+                isinstance(func, ast.Name)
+                and scope.function is None
+                and func.id in scope.local_names
+            ):
+                return None  # a class body's own name: its value is not guessed
             if name is not None and looks_like_session_factory(name):
                 return Kind(Tag.SESSION)
             return None
         if callee.tag is Tag.FACTORY:
-            return Kind(Tag.SESSION, is_async=callee.is_async)
+            origin = callee.origin
+            if any(k.arg == "expire_on_commit" for k in call.keywords):
+                origin = Origin(scope.module, call)  # this session's own setting
+            return Kind(Tag.SESSION, is_async=callee.is_async, origin=origin)
         if callee.tag is Tag.EXTERNAL:
-            return external_call_kind(External(callee.external), call)
+            kind = external_call_kind(External(callee.external), call)
+            if kind is None:
+                if self.external.is_client(callee.external):
+                    return Kind(Tag.SDK, external=callee.external)
+                return None
+            if kind.tag is Tag.HTTP and self._in_process(call, scope):
+                return None
+            if kind.tag in (Tag.FACTORY, Tag.SESSION):
+                return replace(kind, origin=Origin(scope.module, call))
+            return kind
         if callee.tag is Tag.CLASS and callee.cls is not None:
             kind = self.instance_kind(callee.cls)
+            if kind.tag is Tag.HTTP and self._in_process(call, scope):
+                return None  # a subclass of httpx's client, over the app itself
             if kind.tag is Tag.INSTANCE:
                 for arg in [*call.args, *(k.value for k in call.keywords)]:
                     given = self.kind_of(arg, scope, depth + 1)
@@ -299,6 +351,25 @@ class Inference(_Declared, _Attributes):
         if callee.tag is Tag.FUNCTION and callee.function is not None:
             return self.return_kind(callee.function)
         return None
+
+    def _in_process(self, call: ast.Call, scope: Scope) -> bool:
+        """`httpx.AsyncClient(transport=ASGITransport(app))`: requests stay here.
+
+        So does `AsyncClient(app=app)`, the same before httpx 0.28.
+        """
+        for keyword in call.keywords:
+            if keyword.arg == "app":
+                return True
+            if keyword.arg == "transport":
+                given = self.kind_of(keyword.value, scope)
+                if given is not None and given.tag is Tag.IN_PROCESS:
+                    return True
+                if last_name(keyword.value) in IN_PROCESS_TRANSPORTS or (
+                    isinstance(keyword.value, ast.Call)
+                    and last_name(keyword.value.func) in IN_PROCESS_TRANSPORTS
+                ):
+                    return True
+        return False
 
     def entered_kind(self, kind: Kind | None) -> Kind | None:
         """What `with X as name` binds, given X's kind."""
@@ -379,6 +450,22 @@ class Inference(_Declared, _Attributes):
         return None
 
 
+def _context_kind(expr: ast.Subscript) -> Kind | None:
+    """`ctx["session_maker"]`, `ctx["db"]`: what a worker's context holds.
+
+    arq's jobs get their resources this way; the key is read by the naming
+    conventions the inference trusts for names.
+    """
+    key = expr.slice
+    if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
+        return None
+    if looks_like_session_factory(key.value):
+        return Kind(Tag.FACTORY, is_async=True)
+    if looks_like_session_dependency(key.value):
+        return Kind(Tag.SESSION)
+    return None
+
+
 def _statement_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
     """The nodes of one statement, in source order, not entering nested scopes."""
     stack: list[ast.AST] = [stmt]
@@ -396,14 +483,19 @@ def _method_result(receiver: Kind, method: str) -> Kind | None:
     """What `receiver.method()` gives, for the SQLAlchemy methods the rules follow."""
     if method == "begin":
         if receiver.tag is Tag.FACTORY:
-            inner = Kind(Tag.SESSION, is_async=receiver.is_async)
+            inner = Kind(
+                Tag.SESSION, is_async=receiver.is_async, origin=receiver.origin
+            )
             return Kind(Tag.TRANSACTION, inner=inner, is_async=receiver.is_async)
         if receiver.tag is Tag.ENGINE:
             inner = Kind(Tag.CONNECTION, is_async=receiver.is_async)
             return Kind(Tag.TRANSACTION, inner=inner, is_async=receiver.is_async)
         if receiver.is_session:
             return Kind(
-                Tag.TRANSACTION, group=receiver.group, is_async=receiver.is_async
+                Tag.TRANSACTION,
+                group=receiver.group,
+                is_async=receiver.is_async,
+                origin=receiver.origin,
             )
     if method == "connect" and receiver.tag is Tag.ENGINE:
         return Kind(Tag.CONNECTION, is_async=receiver.is_async)

@@ -40,6 +40,9 @@ HTTP_CLIENTS = {
     "requests": frozenset({"Session"}),
     "urllib3": frozenset({"PoolManager", "HTTPConnectionPool", "HTTPSConnectionPool"}),
 }
+# Transports that hand requests to an app in this process (tests, internal calls):
+# a client over one makes no outbound call.
+IN_PROCESS_TRANSPORTS = frozenset({"ASGITransport", "WSGITransport", "MockTransport"})
 HTTP_VERBS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream"}
 )
@@ -70,7 +73,33 @@ class Tag(enum.Enum):
     MODULE = "module"
     EXTERNAL = "library name"
     TRANSACTION = "transaction block"
+    IN_PROCESS = "in-process transport"
+    SDK = "SDK client"
     CONTEXT = "context manager"
+
+
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """The call that made a session factory (or a session): where its settings are."""
+
+    module: Module
+    call: ast.Call
+
+    @property
+    def expires_on_commit(self) -> bool:
+        """Whether sessions from it expire objects on commit (the default: yes).
+
+        Unknown (`**settings` passed on) counts as no: the rule reports only what
+        it can see.
+        """
+        if any(k.arg is None for k in self.call.keywords):
+            return False
+        setting = next(
+            (k for k in self.call.keywords if k.arg == "expire_on_commit"), None
+        )
+        return setting is None or (
+            isinstance(setting.value, ast.Constant) and setting.value.value is True
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,8 @@ class Kind:
     # For a transaction block or a context manager: what `as` binds.
     inner: Kind | None = None
     is_async: bool = False
+    # For a session or a factory: the call that made it, when it can be followed.
+    origin: Origin | None = field(default=None, compare=False)
 
     @property
     def is_session(self) -> bool:
@@ -156,7 +187,9 @@ def external_type_kind(symbol: External) -> Kind | None:
 
 
 def external_call_kind(symbol: External, call: ast.Call) -> Kind | None:
-    """What calling a library name gives."""
+    """What calling a library name gives (an HTTP client: see `in_process`)."""
+    if symbol.qualname.startswith("httpx.") and symbol.name in IN_PROCESS_TRANSPORTS:
+        return Kind(Tag.IN_PROCESS, external=symbol.qualname)
     if symbol.is_one_of(SA, FACTORY_NAMES | SCOPED_NAMES):
         is_async = symbol.name.startswith("async") or any(
             k.arg == "class_" and last_name(k.value) == "AsyncSession"

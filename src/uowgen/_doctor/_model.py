@@ -9,6 +9,16 @@ from uowgen._doctor._files import FileWarning
 from uowgen._doctor._rules import RULES_BY_CODE, Rule
 
 
+@dataclass(frozen=True)
+class Location:
+    """Another place a finding involves, with what happens there."""
+
+    display: str
+    line: int
+    column: int
+    message: str
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     """One place where a rule is broken."""
@@ -21,6 +31,11 @@ class Finding:
     end_line: int
     end_column: int
     path: Path = field(compare=False)
+    # The external call, the transaction's start, the session's origin: each where
+    # it is (JSON `related`, SARIF `relatedLocations`).
+    related: tuple[Location, ...] = field(default=(), compare=False)
+    # "low" in a module that nothing imports and that is no entry point.
+    confidence: str = field(default="high", compare=False)
 
     @property
     def rule(self) -> Rule:
@@ -37,8 +52,12 @@ class DoctorReport:
     files: int
     selected: frozenset[str]
     config: Path | None = None
+    # Files that could not be read or parsed (UOW000 reports them unless ignored).
+    not_checked: tuple[FileWarning, ...] = ()
+    # Findings in code nothing imports, left out by `skip-unimported`.
+    skipped_unimported: int = 0
 
     @property
     def ok(self) -> bool:
-        """No findings (files that could not be parsed are warnings, not findings)."""
+        """No findings (a file that could not be parsed is one: UOW000)."""
         return not self.findings

@@ -12,6 +12,7 @@ from uowgen._report import ReportFormat, counted, docs_link, github_annotation
 from uowgen._version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LOW = "[low confidence: in code nothing imports]"
 
 
 def format_doctor_report(report: DoctorReport, output: ReportFormat) -> str:
@@ -36,15 +37,26 @@ def text_warnings(report: DoctorReport) -> list[str]:
 def _text(report: DoctorReport) -> str:
     lines = [
         f"{f.display}:{f.line}:{f.column}: {f.code} {f.message}"
+        + (f" {_LOW}" if f.confidence == "low" else "")
         for f in report.findings
     ]
     checked = f"{counted(report.files, 'file')} checked"
+    if report.not_checked:
+        checked += f", {_not_checked(report)}"
+    if report.skipped_unimported:
+        checked += (
+            f", {counted(report.skipped_unimported, 'finding')} in code nothing "
+            "imports left out"
+        )
     if not report.findings:
         lines.append(f"All checks passed! ({checked})")
         return "\n".join(lines)
     counts = Counter(f.code for f in report.findings)
     total = len(report.findings)
     files = len({f.display for f in report.findings})
+    low = sum(f.confidence == "low" for f in report.findings)
+    if low:
+        checked += f"; {low} of them {_LOW}"
     lines.append(
         f"Found {counted(total, 'finding')} in {counted(files, 'file')} ({checked})."
     )
@@ -52,6 +64,13 @@ def _text(report: DoctorReport) -> str:
         rule = RULES_BY_CODE[code]
         lines.append(f"  {count:>4}  {code}  {rule.name}: {rule.fix}")
     return "\n".join(lines)
+
+
+def _not_checked(report: DoctorReport) -> str:
+    """`2 not checked (1 cannot parse it, 1 cannot decode it)`."""
+    reasons = Counter(w.message.partition(":")[0] for w in report.not_checked)
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    return f"{len(report.not_checked)} not checked ({why})"
 
 
 def _json(report: DoctorReport) -> dict[str, Any]:
@@ -69,6 +88,15 @@ def _json(report: DoctorReport) -> dict[str, Any]:
             }
             for w in report.warnings
         ],
+        "not_checked": [
+            {
+                "path": w.display,
+                "line": w.line,
+                "column": w.column,
+                "message": w.message,
+            }
+            for w in report.not_checked
+        ],
     }
 
 
@@ -85,6 +113,16 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "end_line": finding.end_line,
         "end_column": finding.end_column,
         "docs": rule.docs,
+        "confidence": finding.confidence,
+        "related": [
+            {
+                "path": r.display,
+                "line": r.line,
+                "column": r.column,
+                "message": r.message,
+            }
+            for r in finding.related
+        ],
     }
 
 
@@ -141,7 +179,7 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
         {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
-            "level": "error",
+            "level": "error" if f.confidence == "high" else "note",
             "message": {"text": f.message},
             "locations": [
                 {
@@ -158,6 +196,20 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                         },
                     }
                 }
+            ],
+            "relatedLocations": [
+                {
+                    "id": number,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": r.display,
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {"startLine": r.line, "startColumn": r.column},
+                    },
+                }
+                for number, r in enumerate(f.related)
             ],
         }
         for f in report.findings
@@ -178,7 +230,7 @@ def sarif(report: DoctorReport) -> dict[str, Any]:
                 }
             ],
         }
-        for w in report.warnings
+        for w in (*report.not_checked, *report.warnings)
     ]
     return {
         "$schema": SARIF_SCHEMA,

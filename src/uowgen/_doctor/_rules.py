@@ -29,6 +29,16 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(
+        "UOW000",
+        "file-not-checked",
+        "A Python file doctor could not read or parse",
+        "None of its code is checked: a mistake in it would go unreported, and a "
+        "name it defines cannot be followed from the files that import it.",
+        "Fix the syntax error or the encoding; if the file is not Python (a "
+        "template, test data), leave it out with `exclude` in "
+        "`[tool.uowgen.doctor]`.",
+    ),
+    Rule(
         "UOW001",
         "session-shared-across-requests",
         "A session, or an object that stores one on `self`, built at import time",
@@ -102,6 +112,23 @@ RULES: tuple[Rule, ...] = (
         'Set `lazy="raise"` (and load with `selectinload()` in the query) or '
         '`lazy="selectin"`; or mix `AsyncAttrs` into the base and '
         "`await obj.awaitable_attrs.<name>`.",
+    ),
+)
+
+RULES = (
+    *RULES,
+    Rule(
+        "UOW008",
+        "session-shared-by-concurrent-tasks",
+        "A session, or an object keeping one, used by coroutines that run at the "
+        "same time (`asyncio.gather`, a `TaskGroup`, `create_task`)",
+        "An AsyncSession runs one operation at a time: the second coroutine fails "
+        'with "This session is provisioning a new connection; concurrent operations '
+        'are not permitted" (or worse, interleaves on one connection), whichever '
+        "request happens to overlap.",
+        "Give each coroutine its own session: pass the session factory and open "
+        "`async with factory() as session:` inside it; or run the calls one after "
+        "another.",
     ),
 )
 

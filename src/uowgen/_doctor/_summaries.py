@@ -7,7 +7,7 @@ import ast
 from uowgen._doctor._flow_facts import HttpCall
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._kinds import HTTP_FUNCTIONS, HTTP_METHODS, Kind, Scope, Tag
-from uowgen._doctor._symbols import External, FunctionInfo
+from uowgen._doctor._symbols import External, FunctionInfo, Module
 from uowgen._doctor._syntax import dotted, last_name, own_nodes
 
 QUERY_METHODS = frozenset(
@@ -60,8 +60,20 @@ class _Summaries:
         self.inference = inference
         # A call can reach HTTP only through an HTTP name or a codebase function:
         # checking the name first skips most calls without inferring anything.
-        self._reachable = _HTTP_NAMES | frozenset(
-            f.node.name for f in inference.project.functions()
+        external = inference.external
+        self.external = external
+        self._reachable = (
+            _HTTP_NAMES
+            | external.methods
+            | frozenset(f.node.name for f in inference.project.functions())
+            | frozenset(p.rpartition(".")[2] for p in external.functions)
+        )
+        # Any method of an SDK client calls out: where a module may hold one, every
+        # method call is looked at.
+        self._any_method = frozenset(
+            id(module)
+            for module in inference.project.modules
+            if external.class_methods or _imports_any(module, external.roots)
         )
         self._results: dict[int, object] = {}
         self._http: dict[int, object] = {}
@@ -79,10 +91,20 @@ class _Summaries:
             return cached if isinstance(cached, HttpCall) else None
         self._http[key] = _BUSY
         found: HttpCall | None = None
-        scope = self.inference.function_scope(function)
-        awaited = awaited_calls(function.node)
-        for node in own_nodes(function.node):
-            if isinstance(node, ast.Call):
+        any_method = id(function.module) in self._any_method
+        calls = [
+            node
+            for node in own_nodes(function.node)
+            if isinstance(node, ast.Call)
+            and (
+                last_name(node.func) in self._reachable
+                or (any_method and isinstance(node.func, ast.Attribute))
+            )
+        ]
+        if calls:  # only then is the function's scope worth working out
+            scope = self.inference.function_scope(function)
+            awaited = awaited_calls(function.node)
+            for node in calls:
                 found = self.http_call(node, scope, id(node) in awaited)
                 if found is not None:
                     break
@@ -185,15 +207,22 @@ class _Summaries:
     def http_call(self, call: ast.Call, scope: Scope, awaited: bool) -> HttpCall | None:
         """The outbound HTTP call `call` makes, directly or through a codebase function."""
         func = call.func
-        if last_name(func) not in self._reachable:
+        if last_name(func) not in self._reachable and not (
+            isinstance(func, ast.Attribute) and id(scope.module) in self._any_method
+        ):
             return None
         line = call.lineno
         callee = self.inference.kind_of(func, scope)
+        sdk = self._sdk_call(call, callee, scope)
+        if sdk is not None:
+            return sdk
         if callee is not None and callee.tag is Tag.EXTERNAL:
             external = External(callee.external)
             root = external.qualname.partition(".")[0]
             if external.name in HTTP_FUNCTIONS.get(root, ()):
-                return HttpCall(f"`{external.qualname}()`", line)
+                return HttpCall(
+                    f"`{external.qualname}()`", line, scope.module, call.col_offset
+                )
             if external.qualname in THREAD_RUNNERS and call.args:
                 return self._callable_http(call.args[0], scope, line)
         if isinstance(func, ast.Attribute):
@@ -203,7 +232,9 @@ class _Summaries:
                 and receiver.tag is Tag.HTTP
                 and func.attr in HTTP_METHODS
             ):
-                return HttpCall(f"`{_text(func)}()`", line)
+                return HttpCall(
+                    f"`{_text(func)}()`", line, scope.module, call.col_offset
+                )
             if func.attr == "run_in_executor" and len(call.args) >= 2:
                 return self._callable_http(call.args[1], scope, line)
         if (
@@ -213,6 +244,38 @@ class _Summaries:
             and (awaited or not callee.function.is_async)
         ):
             return self.does_http(callee.function)
+        return None
+
+    def _sdk_call(
+        self, call: ast.Call, callee: Kind | None, scope: Scope
+    ) -> HttpCall | None:
+        """An SDK's call: a library function, a client's method, a known name."""
+        func = call.func
+        where = (call.lineno, scope.module, call.col_offset)
+        if (
+            callee is not None
+            and callee.tag is Tag.EXTERNAL
+            and self.external.is_function(callee.external)
+        ):
+            return HttpCall(f"`{callee.external}()`", *where)
+        if isinstance(func, ast.Attribute):
+            receiver = self.inference.kind_of(func.value, scope)
+            if (
+                receiver is not None
+                and receiver.tag is Tag.SDK
+                and self.external.client_method(receiver.external, func.attr)
+            ):
+                return HttpCall(f"`{_text(func)}()` ({receiver.external})", *where)
+            if func.attr in self.external.methods:
+                return HttpCall(f"`{_text(func)}()`", *where)
+        if callee is not None and callee.tag is Tag.FUNCTION and callee.function:
+            function = callee.function
+            qualname = f"{function.module.names[0]}.{function.name}"
+            if self.external.is_function(qualname) or (
+                function.cls is not None
+                and self.external.is_method_of(function.cls.name, function.node.name)
+            ):
+                return HttpCall(f"`{_text(func)}()` (configured)", *where)
         return None
 
     def _callable_http(
@@ -238,14 +301,28 @@ class _Summaries:
         if kind is not None and kind.tag is Tag.EXTERNAL:
             external = External(kind.external)
             if external.name in HTTP_FUNCTIONS.get(kind.external.partition(".")[0], ()):
-                return HttpCall(f"`{external.qualname}()` in a thread", line)
+                return HttpCall(
+                    f"`{external.qualname}()` in a thread",
+                    line,
+                    scope.module,
+                    expr.col_offset,
+                )
         if isinstance(expr, ast.Attribute) and expr.attr in HTTP_METHODS:
             receiver = self.inference.kind_of(expr.value, scope)
             if receiver is not None and receiver.tag is Tag.HTTP:
-                return HttpCall(f"`{_text(expr)}()` in a thread", line)
+                return HttpCall(
+                    f"`{_text(expr)}()` in a thread",
+                    line,
+                    scope.module,
+                    expr.col_offset,
+                )
         if kind is not None and kind.tag is Tag.FUNCTION and kind.function:
             return self.does_http(kind.function)
         return None
+
+
+def _imports_any(module: Module, roots: frozenset[str]) -> bool:
+    return any(ref.module.partition(".")[0] in roots for ref in module.imports.values())
 
 
 def group_of(expr: ast.expr, kind: Kind) -> str:

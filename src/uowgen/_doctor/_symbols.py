@@ -173,7 +173,7 @@ def _bind(module: Module, stmt: ast.stmt) -> None:
                 module.imports[top] = _ImportRef(top, None)
                 module.bindings.pop(top, None)
     elif isinstance(stmt, ast.ImportFrom):
-        base = _absolute(module, stmt.module, stmt.level)
+        base = absolute_import(module, stmt.module, stmt.level)
         if base is None:
             return
         for alias in stmt.names:
@@ -185,7 +185,8 @@ def _bind(module: Module, stmt: ast.stmt) -> None:
             module.bindings.pop(local, None)
 
 
-def _absolute(module: Module, name: str | None, level: int) -> str | None:
+def absolute_import(module: Module, name: str | None, level: int) -> str | None:
+    """The absolute module name of `from <level dots><name> import ...` in `module`."""
     if level == 0:
         return name
     parts = module.package.split(".") if module.package else []
@@ -232,7 +233,8 @@ class Project:
 
     def _collect_nested(self, module: Module, function: ast.AST) -> None:
         """Functions and classes defined inside a function (routes in a factory)."""
-        stack = list(ast.iter_child_nodes(function))
+        # Definitions are statements: the expressions need no walking.
+        stack: list[ast.stmt] = list(getattr(function, "body", []))
         while stack:
             node = stack.pop()
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -243,7 +245,12 @@ class Project:
                 self._classes[node] = info
                 self._collect(module, node.body, info)
             else:
-                stack.extend(ast.iter_child_nodes(node))
+                for name in ("body", "orelse", "finalbody"):
+                    stack.extend(getattr(node, name, ()))
+                for handler in getattr(node, "handlers", ()):
+                    stack.extend(handler.body)
+                for case in getattr(node, "cases", ()):
+                    stack.extend(case.body)
 
     def classes(self) -> Iterator[ClassInfo]:
         """Every class defined at a module's or a class's top level."""

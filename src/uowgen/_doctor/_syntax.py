@@ -37,6 +37,26 @@ def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(current))
 
 
+def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a body, nested ones included, and no expression.
+
+    Definitions and imports are statements: walking only these is a fraction of
+    walking every node.
+    """
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        nested: list[ast.stmt] = []
+        for name in ("body", "orelse", "finalbody"):
+            nested.extend(getattr(stmt, name, ()))
+        for handler in getattr(stmt, "handlers", ()):
+            nested.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            nested.extend(case.body)
+        stack.extend(reversed(nested))
+
+
 def dotted(expr: ast.expr) -> str | None:
     """`self.session` for a name or an attribute chain; None for anything else."""
     parts: list[str] = []
