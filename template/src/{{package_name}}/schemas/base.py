@@ -160,6 +160,8 @@ Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 # floats, and 2**63 is one, exactly; 2**63 - 1 is not (it would read 2**63).
 Id = Annotated[int, Field(strict=True, ge=1, lt=MAX_ID + 1)]
 Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
+# An id in a list's filter (`?owner_id=3`), read from the query string's text.
+QueryId = Annotated[int, Field(ge=1, lt=MAX_ID + 1)]
 
 
 class ReadSchema(BaseModel):
