@@ -434,6 +434,10 @@ TYPES: dict[str, FieldType] = {
                 "Annotated[Decimal, Field(max_digits={precision}, "
                 "decimal_places={scale})]"
             ),
+            query=(
+                "Annotated[Decimal, Field(max_digits={precision}, "
+                "decimal_places={scale}), DecimalText({precision}, {scale})]"
+            ),
             ordered=True,
             sample="values.number(n, {precision}, {scale})",
             literal=_decimal_literal,
@@ -446,6 +450,7 @@ TYPES: dict[str, FieldType] = {
             problem=_decimal_problem,
             stdlib=("from decimal import Decimal",),
             project_types=("ExactDecimal",),
+            schema_types=("DecimalText",),
             options=frozenset({"precision", "scale"}),
             default_is_text=True,
             varies_on_update=False,
