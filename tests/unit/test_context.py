@@ -226,7 +226,7 @@ def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
     ("model", "field", "column_args"),
     [
         ("Category", "slug", "String(64), unique=True"),
-        ("Product", "price", "ExactDecimal(10, 2), default=Decimal('9.99')"),
+        ("Product", "price", "ExactDecimal(10, 2), index=True, default=Decimal('9.99')"),
         ("OrderLine", "unit_price", "ExactDecimal(12, 2)"),
         ("Order", "number", "BigInteger, unique=True"),
         ("Order", "placed_at", "UTCDateTime, default=datetime.fromisoformat("),
@@ -497,8 +497,16 @@ def test_schema_modules_import_exactly_the_names_they_use(
 ) -> None:
     imports = entity(shop, "Product").schema_imports
 
-    # QueryId: the list query's filter on the ref.
-    assert imports.base == ["Finite", "Id", "Instant", "JsonObject", "QueryId", "Text"]
+    # DecimalText and QueryId: the list query's filters on the price and the ref.
+    assert imports.base == [
+        "DecimalText",
+        "Finite",
+        "Id",
+        "Instant",
+        "JsonObject",
+        "QueryId",
+        "Text",
+    ]
     assert imports.pydantic == ["Field"]
     assert imports.pydantic_json_schema == ["SkipJsonSchema"]
     assert "from datetime import datetime" in imports.stdlib
