@@ -226,7 +226,11 @@ def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
     ("model", "field", "column_args"),
     [
         ("Category", "slug", "String(64), unique=True"),
-        ("Product", "price", "ExactDecimal(10, 2), index=True, default=Decimal('9.99')"),
+        (
+            "Product",
+            "price",
+            "ExactDecimal(10, 2), index=True, default=Decimal('9.99')",
+        ),
         ("OrderLine", "unit_price", "ExactDecimal(12, 2)"),
         ("Order", "number", "BigInteger, unique=True"),
         ("Order", "placed_at", "UTCDateTime, default=datetime.fromisoformat("),
