@@ -169,20 +169,25 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
     )
     alembic(project, database_url, "upgrade", "head")
     assert_edits_kept(project)
-    # A required field with a default and an optional one on an existing model.
+    # A required field with a default and an optional one on an existing model; a
+    # sortable one gets its index, a searchable one a filter.
     uowgen(
         runner,
         project,
         "add-field",
         "User",
-        "score:int=0",
-        "phone:str?",
+        "score:int:sortable=0",
+        "phone:str?:searchable",
         "opens_at:time=09:30",
         "--allow-dirty",
     )
     alembic(project, database_url, "upgrade", "head")
     # Existing rows got the default.
     assert execute(database_url, "SELECT score, phone FROM users")[0] == [(0, None)]
+    # The sortable field's index came with its migration (alembic check, below,
+    # holds the database to the models).
+    migrations = (project / "migrations/versions").glob("*.py")
+    assert any("ix_users_score" in path.read_text() for path in migrations)
     # A time of day: datetime.time on PostgreSQL, its ISO text on SQLite.
     ((opens_at,),) = execute(database_url, "SELECT opens_at FROM users")[0]
     assert str(opens_at).startswith("09:30:00")

@@ -47,10 +47,10 @@ async def count_users(
     return {"users": max(total, at_least), "style": style}
 '''
 USER_IMPORTS = (
-    "from fastapi import APIRouter, status\n",
-    "from typing import Annotated\n\nfrom fastapi import APIRouter, Depends, status\n",
+    "from fastapi import APIRouter, Query, Request, Response, status\n",
+    "from fastapi import APIRouter, Depends, Query, Request, Response, status\n",
 )
-USER_SCHEMAS = ("    UserPublic,\n", "    UserPublic,\n    UserSummary,\n")
+USER_SCHEMAS = ("    UserQuery,\n", "    UserQuery,\n    UserSummary,\n")
 
 # A router module of the user's own: a read through the unit of work, and a body.
 OWN_ROUTER = '''"""Routes of my own."""

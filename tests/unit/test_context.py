@@ -226,7 +226,11 @@ def test_a_default_needing_escapes_evaluates_back_to_the_spec_text(
     ("model", "field", "column_args"),
     [
         ("Category", "slug", "String(64), unique=True"),
-        ("Product", "price", "ExactDecimal(10, 2), default=Decimal('9.99')"),
+        (
+            "Product",
+            "price",
+            "ExactDecimal(10, 2), index=True, default=Decimal('9.99')",
+        ),
         ("OrderLine", "unit_price", "ExactDecimal(12, 2)"),
         ("Order", "number", "BigInteger, unique=True"),
         ("Order", "placed_at", "UTCDateTime, default=datetime.fromisoformat("),
@@ -497,7 +501,16 @@ def test_schema_modules_import_exactly_the_names_they_use(
 ) -> None:
     imports = entity(shop, "Product").schema_imports
 
-    assert imports.base == ["Finite", "Id", "Instant", "JsonObject", "Text"]
+    # DecimalText and QueryId: the list query's filters on the price and the ref.
+    assert imports.base == [
+        "DecimalText",
+        "Finite",
+        "Id",
+        "Instant",
+        "JsonObject",
+        "QueryId",
+        "Text",
+    ]
     assert imports.pydantic == ["Field"]
     assert imports.pydantic_json_schema == ["SkipJsonSchema"]
     assert "from datetime import datetime" in imports.stdlib
@@ -547,3 +560,70 @@ def test_the_admin_adds_its_logins_table_last_and_names_every_view() -> None:
     ) == ("VocabularySetAdmin", "vocabulary-sets", "Vocabulary sets", "title")
     # The admin tests edit the model whose form loads the most related rows.
     assert on.admin_tests.main is vocabulary_set
+
+
+LISTS = {
+    "project_name": "Lists",
+    "models": [
+        {"name": "Owner", "fields": [{"name": "name", "type": "str"}]},
+        {
+            "name": "Book",
+            "fields": [
+                {"name": "title", "type": "str", "searchable": True},
+                {"name": "isbn", "type": "str", "unique": True},
+                {"name": "pages", "type": "int", "optional": True, "sortable": True},
+                {"name": "meta", "type": "json", "default": {}},
+                {"name": "owner", "type": "ref", "to": "Owner"},
+            ],
+        },
+    ],
+}
+
+
+def test_each_list_filters_every_scalar_and_ref_by_the_query_convention() -> None:
+    book = entity(build_context(parse_spec(LISTS)), "Book")
+    params = {f.param: (f.operator, f.annotation) for f in book.filters}
+
+    # Equality on every field but json; ranges on numbers and the timestamps;
+    # null checks on optional fields; a search on searchable text only.
+    assert params["title"] == ("", "Annotated[Text, Field(max_length=255)]")
+    assert params["title__icontains"][0] == "icontains"
+    assert "isbn__icontains" not in params
+    assert params["pages"] == (
+        "",
+        "Annotated[int, Field(ge=-2147483648, le=2147483647)]",
+    )
+    assert {f"pages__{op}" for op in ("gt", "gte", "lt", "lte", "isnull")} <= set(
+        params
+    )
+    assert not any(param.startswith("meta") for param in params)
+    assert params["owner_id"] == ("", "QueryId")
+    assert "owner_id__gte" not in params
+    assert "title__gte" not in params and "title__isnull" not in params
+    assert params["created_at__gte"] == ("gte", "Instant")
+
+
+def test_lists_sort_by_the_id_the_timestamps_and_indexed_fields() -> None:
+    book = entity(build_context(parse_spec(LISTS)), "Book")
+
+    keys = {key.name: (key.annotation, key.optional) for key in book.sort_keys}
+
+    assert keys == {
+        "id": ("int", False),
+        "created_at": ("datetime", False),
+        "updated_at": ("datetime", False),
+        "isbn": ("str", False),  # unique
+        "pages": ("int", True),  # sortable
+        "owner_id": ("int", False),  # a ref: indexed
+    }
+    pattern = re.compile(ast.literal_eval(book.sort_pattern))
+    assert pattern.fullmatch("-pages,isbn")
+    assert not pattern.fullmatch("title")
+
+
+def test_a_sortable_field_gets_the_index_its_order_reads() -> None:
+    book = entity(build_context(parse_spec(LISTS)), "Book")
+    pages = next(f for f in book.fields if f.name == "pages")
+
+    assert pages.ix_name == "ix_books_pages"
+    assert "index=True" in pages.column_args

@@ -199,6 +199,16 @@ EXAMPLES: list[tuple[str, dict[str, Any]]] = [
         {"name": "url", "type": "str", "default": "http://x.org/?a=1"},
     ),
     ('note:str=say "hi"', {"name": "note", "type": "str", "default": 'say "hi"'}),
+    (
+        "title:str(200):sortable:searchable",
+        {
+            "name": "title",
+            "type": "str",
+            "max_length": 200,
+            "sortable": True,
+            "searchable": True,
+        },
+    ),
     ('note:text="a b"', {"name": "note", "type": "text", "default": "a b"}),
     (
         'note:str="two\\nlines\\u00e9"',
@@ -271,6 +281,7 @@ CANONICAL = [
     ('meta:json= { "a" : [ 1 , 2 ] }', 'meta:json={"a":[1,2]}'),
     ('meta:json={"s":"\\u0007é"}', 'meta:json={"s":"\\u0007é"}'),
     ("price:decimal( 10 , 2 )", "price:decimal(10,2)"),
+    ("t:text:searchable:sortable:index", "t:text:index:sortable:searchable"),
 ]
 
 
@@ -527,16 +538,25 @@ ERRORS = [
             "modifier 'cascade'; as in 'owner:ref:User:cascade'"
         ),
     ),
-    ("x:str:", "'x:str:': empty modifier at column 7; expected one of unique, index"),
+    (
+        "x:str:",
+        (
+            "'x:str:': empty modifier at column 7; expected one of unique, index, "
+            "sortable, searchable"
+        ),
+    ),
     (
         "x:str::unique",
-        "'x:str::unique': empty modifier at column 7; expected one of unique, index",
+        (
+            "'x:str::unique': empty modifier at column 7; expected one of unique, index, "
+            "sortable, searchable"
+        ),
     ),
     (
         "x:str:uniq",
         (
             "'x:str:uniq': unknown modifier 'uniq' (did you mean 'unique'?); expected one "
-            "of unique, index"
+            "of unique, index, sortable, searchable"
         ),
     ),
     (
@@ -550,8 +570,8 @@ ERRORS = [
         "owner:ref:User:set-null",
         (
             "'owner:ref:User:set-null': unknown modifier 'set-null' (did you mean "
-            "'set_null'?); expected one of unique, index, cascade, restrict, set_null, "
-            "related=NAME"
+            "'set_null'?); expected one of unique, index, sortable, searchable, cascade, "
+            "restrict, set_null, related=NAME"
         ),
     ),
     (

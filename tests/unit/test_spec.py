@@ -785,6 +785,35 @@ SEMANTIC_CASES: dict[str, tuple[object, tuple[str, ...]]] = {
         one_field(name="flag", type="bool", unique=True),
         ("model 'User', field 'flag'", "a unique bool allows only two rows"),
     ),
+    # List queries
+    "searchable int": (
+        one_field(name="age", type="int", searchable=True),
+        ("model 'User', field 'age'", "`searchable` applies only to type str/text"),
+    ),
+    "searchable ref": (
+        {
+            "project_name": "p",
+            "models": [
+                {"name": "User", "fields": [{"name": "n", "type": "str"}]},
+                {
+                    "name": "Post",
+                    "fields": [
+                        {"name": "author", "type": "ref", "to": "User"},
+                        {"name": "x", "type": "ref", "to": "User", "searchable": True},
+                    ],
+                },
+            ],
+        },
+        ("model 'Post', field 'x'", "`searchable` applies only to type str/text"),
+    ),
+    "sortable json": (
+        one_field(name="extra", type="json", sortable=True),
+        ("model 'User', field 'extra'", "a json field cannot be sortable"),
+    ),
+    "field named like a list parameter": (
+        one_field(name="total", type="int"),
+        ("model 'User', field 'total'", "query parameter of every list (`?total=`)"),
+    ),
     # Enums
     "enum without values": (
         one_field(name="status", type="enum"),

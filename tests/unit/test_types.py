@@ -97,7 +97,13 @@ def test_code_placeholders_are_all_filled(kind: str) -> None:
     model, field = field_of(kind)
     filled = params(model, field)
     entry = TYPES[kind]
-    for code in (entry.python, entry.sa_type, entry.input, entry.sample):
+    for code in (
+        entry.python,
+        entry.sa_type,
+        entry.input,
+        entry.query_annotation(),
+        entry.sample,
+    ):
         # Filled without a KeyError, and Python again.
         compile(filled.fill(code), "<code>", "eval")
 
@@ -124,3 +130,20 @@ def test_params_default_a_str_to_255_and_a_decimal_to_12_2() -> None:
     model, number = field_of("decimal")
     assert (params(model, number).precision, params(model, number).scale) == (12, 2)
     assert Params().fill("String({length})") == "String(255)"
+
+
+@pytest.mark.parametrize("kind", [kind for kind in TYPES if TYPES[kind].filterable])
+def test_a_filter_reads_query_text_so_it_is_never_strict(kind: str) -> None:
+    # A query string is text: a strict annotation would refuse `?count=3`.
+    annotation = TYPES[kind].query_annotation()
+
+    assert "strict=True" not in annotation
+    assert annotation not in ("Finite", "StrictBool")
+
+
+def test_ranges_are_on_numbers_dates_and_times_only() -> None:
+    ordered = {kind for kind, entry in TYPES.items() if entry.ordered}
+    unfiltered = {kind for kind, entry in TYPES.items() if not entry.filterable}
+
+    assert ordered == {"int", "bigint", "float", "decimal", "date", "datetime", "time"}
+    assert unfiltered == {"json"}

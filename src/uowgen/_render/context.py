@@ -31,11 +31,13 @@ from uowgen._render.contract import (
     Entity,
     Enum,
     Field,
+    Filter,
     ModelImports,
     Pick,
     Ref,
     Reverse,
     SchemaImports,
+    SortKey,
 )
 from uowgen._schema import naming
 from uowgen._schema.tables import Column, Schema, Table
@@ -120,8 +122,9 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
 
 
 # A field's keys in the order people write them (docs/spec.md): the name, the type,
-# what it refers to or allows, unique, its size, then optional, index, default, and
-# a ref's on_delete and related_name. A key not listed (none yet) goes last.
+# what it refers to or allows, unique, its size, then optional, index, sortable,
+# searchable, default, and a ref's on_delete and related_name. A key not listed
+# (none yet) goes last.
 FIELD_KEY_ORDER = (
     "name",
     "type",
@@ -133,6 +136,8 @@ FIELD_KEY_ORDER = (
     "scale",
     "optional",
     "index",
+    "sortable",
+    "searchable",
     "default",
     "on_delete",
     "related_name",
@@ -228,13 +233,15 @@ def _entity(table: Table) -> Entity:
     model = table.model
     module = naming.snake(model.name)
     plural = table.name
-    columns = table.columns.values()
-    fields = [_field(model, c) for c in columns if c.field is not SUBJECT_FIELD]
-    # `auth.user_model`'s column: in the model, in no schema.
+    fields = [_field(model, c) for c in _spec_columns(table)]
+    # `auth.user_model`'s column: in the model, in no schema, list or filter.
     subject = next(
-        (_field(model, c) for c in columns if c.field is SUBJECT_FIELD), None
+        (_field(model, c) for c in table.columns.values() if c.field is SUBJECT_FIELD),
+        None,
     )
     refs = [f for f in fields if f.kind == "ref"]
+    filters = _filters(table, fields)
+    sort_keys = _sort_keys(table, fields)
     enums = [f.enum for f in fields if f.enum is not None]
     classes = naming.model_classes(model.name)
     return Entity(
@@ -260,6 +267,7 @@ def _entity(table: Table) -> Entity:
         public_schema=classes["public_schema"],
         list_schema=classes["list_schema"],
         summary_schema=classes["summary_schema"],
+        query_schema=classes["query_schema"],
         repository=classes["repository"],
         fields=fields,
         scalars=[f for f in fields if f.kind != "ref"],
@@ -277,12 +285,100 @@ def _entity(table: Table) -> Entity:
             None,
         ),
         model_imports=_model_imports([*fields, subject] if subject else fields),
-        schema_imports=_schema_imports(fields),
+        schema_imports=_schema_imports(fields, filters, sort_keys),
         ref_modules=sorted({(f.ref.module, f.ref.target) for f in refs if f.ref}),
         factory_refs=sorted({f.ref.module for f in refs if f.ref and not f.optional}),
         row_capacity_limited=any(f.kind == "enum" and f.unique for f in fields),
+        filters=filters,
+        sort_keys=sort_keys,
+        sort_pattern=_py_str(_sort_pattern(sort_keys)),
         subject=subject,
     )
+
+
+# The range operators of ordered types (numbers, dates, times, the timestamps).
+_RANGES = {
+    "gt": "is greater than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+}
+# What a query string's text is read as for a ref's id, and for the timestamps.
+_ID_FILTER = "QueryId"
+_TIMESTAMP_FILTER = "Instant"
+
+
+def _spec_columns(table: Table) -> list[Column]:
+    """The columns of the spec's fields, in order (not `auth.user_model`'s subject)."""
+    return [c for c in table.columns.values() if c.field is not SUBJECT_FIELD]
+
+
+def _filters(table: Table, fields: list[Field]) -> list[Filter]:
+    """A list's filters: equality on each field, ranges, null checks, search.
+
+    The query convention: `?name=value` is equality, `?name__<op>=value` the rest
+    (gt, gte, lt, lte, isnull, icontains), as in Django and fastcrud.
+    """
+    found: list[Filter] = []
+
+    def add(attr: str, operator: str, annotation: str, description: str) -> None:
+        param = f"{attr}__{operator}" if operator else attr
+        found.append(Filter(param, attr, operator, annotation, _py_str(description)))
+
+    for f, column in zip(fields, _spec_columns(table), strict=True):
+        kind = TYPES.get(f.kind)
+        if kind is not None and not kind.filterable:
+            continue
+        annotation = (
+            _ID_FILTER if kind is None else column.params.fill(kind.query_annotation())
+        )
+        add(f.attr, "", annotation, f"Rows whose `{f.attr}` equals this.")
+        if kind is not None and kind.ordered:
+            for operator, words in _RANGES.items():
+                add(
+                    f.attr, operator, annotation, f"Rows whose `{f.attr}` {words} this."
+                )
+        if f.optional:
+            add(
+                f.attr,
+                "isnull",
+                "bool",
+                f"true: rows without a `{f.attr}`; false: rows with one.",
+            )
+        if column.field.searchable:
+            add(
+                f.attr,
+                "icontains",
+                annotation,
+                f"Rows whose `{f.attr}` contains this text, in any letter case.",
+            )
+    for name in ("created_at", "updated_at"):
+        for operator, words in _RANGES.items():
+            add(name, operator, _TIMESTAMP_FILTER, f"Rows whose `{name}` {words} this.")
+    return found
+
+
+def _sort_keys(table: Table, fields: list[Field]) -> list[SortKey]:
+    """What a list may sort by: the id, the timestamps, and each indexed field.
+
+    Indexed: unique, `index`, `sortable` or a ref; the ORDER BY and the keyset
+    pages read that index.
+    """
+    keys = [
+        SortKey("id", "int", optional=False),
+        SortKey("created_at", "datetime", optional=False),
+        SortKey("updated_at", "datetime", optional=False),
+    ]
+    for f, column in zip(fields, _spec_columns(table), strict=True):
+        if column.unique_name is not None or column.index_name is not None:
+            keys.append(SortKey(f.attr, f.read_type, optional=f.optional))
+    return keys
+
+
+def _sort_pattern(keys: list[SortKey]) -> str:
+    """The regular expression of `?sort=`: keys, each maybe `-`, comma-separated."""
+    names = "|".join(key.name for key in keys)
+    return f"^-?({names})(,-?({names}))*$"
 
 
 def _field(model: ModelSpec, column: Column) -> Field:
@@ -330,7 +426,7 @@ def _field(model: ModelSpec, column: Column) -> Field:
             [
                 sa_type,
                 "unique=True" if spec_field.unique else "",
-                "index=True" if spec_field.index and not spec_field.unique else "",
+                "index=True" if column.index_name is not None else "",
                 _column_default(spec_field.type, default),
             ]
         )
@@ -414,6 +510,7 @@ _SCHEMA_IMPORTS = {
     "StrictBool": ("pydantic", "StrictBool"),
     "SkipJsonSchema": ("pydantic_json_schema", "SkipJsonSchema"),
     "Id": ("base", "Id"),  # a ref's id
+    "QueryId": ("base", "QueryId"),  # a ref's id in a list's filter
     **{
         line.rsplit(" ", 1)[1]: ("stdlib", line)
         for kind in TYPES.values()
@@ -423,17 +520,26 @@ _SCHEMA_IMPORTS = {
 }
 
 
-def _schema_imports(fields: list[Field]) -> SchemaImports:
+def _schema_imports(
+    fields: list[Field], filters: list[Filter], sort_keys: list[SortKey]
+) -> SchemaImports:
     """What a schema module imports: exactly the names its annotations use."""
     code = " ".join(
-        text
-        for f in fields
-        for text in (
-            f.schema_annotation,
-            f.read_annotation,
-            f.update_annotation,
-            f.default_literal or "",
-        )
+        [
+            *(
+                text
+                for f in fields
+                for text in (
+                    f.schema_annotation,
+                    f.read_annotation,
+                    f.update_annotation,
+                    f.default_literal or "",
+                )
+            ),
+            *(f.annotation for f in filters),
+            *(key.annotation for key in sort_keys),
+            "Field",  # the list query's fields
+        ]
     )
     used = set(re.findall(r"[A-Za-z_]\w*", code))
     found: dict[str, set[str]] = {

@@ -71,6 +71,26 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """One filter of a list's query string: `?level=beginner`, `?price__gte=3`."""
+
+    param: str  # the query parameter: the attribute, then `__<operator>` if any
+    attr: str
+    operator: str  # "" (equals), gt, gte, lt, lte, isnull, icontains
+    annotation: str  # what the text is read as (`| None` added by the template)
+    description: str  # a Python literal, for the OpenAPI document
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A column a list may sort by (`?sort=-name`), and what its cursor value is."""
+
+    name: str
+    annotation: str  # the value's type, as the cursor reads it back
+    optional: bool
+
+
+@dataclass(frozen=True)
 class Reverse:
     """A collection a ref adds to its target (`user.vocabulary_sets`)."""
 
@@ -138,6 +158,7 @@ class Entity:
     public_schema: str
     list_schema: str
     summary_schema: str
+    query_schema: str
     repository: str
     fields: list[Field]
     scalars: list[Field]
@@ -158,6 +179,10 @@ class Entity:
     reverse: list[Reverse] = field(default_factory=list)
     # Models this one names in annotations only: imported under TYPE_CHECKING.
     type_checking_imports: list[tuple[str, str]] = field(default_factory=list)
+    # A list's query string: its filters, and the columns it may sort by (`?sort=`).
+    filters: list[Filter] = field(default_factory=list)
+    sort_keys: list[SortKey] = field(default_factory=list)
+    sort_pattern: str = ""  # a Python literal: the regular expression of `sort`
     # With `auth`: who may read (list, get) and write (create, update, delete).
     read_access: Access | None = None
     write_access: Access | None = None

@@ -227,6 +227,7 @@ MODEL_CLASSES = {
     "public_schema": "Public",
     "list_schema": "List",
     "summary_schema": "Summary",
+    "query_schema": "Query",
     "repository": "Repository",
 }
 ADMIN_CLASS = ("admin_view", "Admin")

@@ -174,7 +174,8 @@ class Schema:
             type_: TypeEngine[Any] = ID_TYPE
         else:
             type_ = kind.column(field_params)
-        indexed = spec_field.index or spec_field.type == "ref"
+        # A sortable field's index serves its ORDER BY and its keyset pages.
+        indexed = spec_field.index or spec_field.sortable or spec_field.type == "ref"
         default = None
         if kind is not None and spec_field.default is not None:
             default = kind.value(spec_field.default)

@@ -120,6 +120,11 @@ class FieldType:
         text: whether values are text (the admin's labels, hostile-input tests).
         default_is_text: whether the field shorthand reads a default as text.
         varies_on_update: whether a fresh sample always differs from the last.
+        query: a list filter's annotation, read from a query string (`?n=3`): the
+            input's bounds, parsed from text; None: `input` (already lax), and
+            no filter at all when `filterable` is false.
+        filterable: whether lists filter on it (`?name=value`).
+        ordered: whether lists filter on it by range (`?name__gte=`).
     """
 
     name: str
@@ -140,6 +145,13 @@ class FieldType:
     text: bool = False
     default_is_text: bool = False
     varies_on_update: bool = True
+    query: str | None = None
+    filterable: bool = True
+    ordered: bool = False
+
+    def query_annotation(self) -> str:
+        """A list filter's annotation: what a query string's text is read as."""
+        return self.query or self.input
 
     @property
     def sa_names(self) -> tuple[str, ...]:
@@ -331,6 +343,8 @@ def _json_value(value: Any) -> Any:
 # --- the table ----------------------------------------------------------------------
 
 _INTEGER = "Annotated[int, Field(strict=True, ge={low}, le={high})]"
+# The same bounds, read from a query string's text (`?count=3`).
+_QUERY_INTEGER = "Annotated[int, Field(ge={low}, le={high})]"
 
 TYPES: dict[str, FieldType] = {
     entry.name: entry
@@ -372,6 +386,8 @@ TYPES: dict[str, FieldType] = {
             sa_type="Integer",
             column=lambda _: sa.Integer(),
             input=_INTEGER.format(low=-INT32, high=INT32 - 1),
+            query=_QUERY_INTEGER.format(low=-INT32, high=INT32 - 1),
+            ordered=True,
             sample="n",
             literal=_repr,
             value=_plain_value(lambda value: value),
@@ -386,6 +402,8 @@ TYPES: dict[str, FieldType] = {
             # `lt=` 2**63, not `le=` 2**63 - 1: the OpenAPI document keeps bounds
             # as floats, and 2**63 is one exactly (2**63 - 1 would read as 2**63).
             input=f"Annotated[int, Field(strict=True, ge={-INT64}, lt={INT64})]",
+            query=f"Annotated[int, Field(ge={-INT64}, lt={INT64})]",
+            ordered=True,
             sample="n",
             literal=_repr,
             value=_plain_value(lambda value: value),
@@ -398,6 +416,8 @@ TYPES: dict[str, FieldType] = {
             sa_type="Float",
             column=lambda _: sa.Float(),
             input="Finite",
+            query="Annotated[float, Field(allow_inf_nan=False)]",
+            ordered=True,
             sample="n + 0.5",
             literal=lambda value, _: repr(float(value)),
             value=lambda value: Value(repr(float(value)), repr(value)),
@@ -414,6 +434,11 @@ TYPES: dict[str, FieldType] = {
                 "Annotated[Decimal, Field(max_digits={precision}, "
                 "decimal_places={scale})]"
             ),
+            query=(
+                "Annotated[Decimal, Field(max_digits={precision}, "
+                "decimal_places={scale}), DecimalText({precision}, {scale})]"
+            ),
+            ordered=True,
             sample="values.number(n, {precision}, {scale})",
             literal=_decimal_literal,
             value=lambda value: Value(
@@ -425,6 +450,7 @@ TYPES: dict[str, FieldType] = {
             problem=_decimal_problem,
             stdlib=("from decimal import Decimal",),
             project_types=("ExactDecimal",),
+            schema_types=("DecimalText",),
             options=frozenset({"precision", "scale"}),
             default_is_text=True,
             varies_on_update=False,
@@ -435,6 +461,7 @@ TYPES: dict[str, FieldType] = {
             sa_type="Boolean",
             column=lambda _: sa.Boolean(),
             input="StrictBool",
+            query="bool",
             sample="n % 2 == 0",
             literal=_repr,
             value=_plain_value(lambda value: value),
@@ -448,6 +475,7 @@ TYPES: dict[str, FieldType] = {
             sa_type="Date",
             column=lambda _: sa.Date(),
             input="Day",
+            ordered=True,
             sample="values.day(n)",
             literal=lambda value, _: "date({0.year}, {0.month}, {0.day})".format(
                 date_default(value)
@@ -469,6 +497,7 @@ TYPES: dict[str, FieldType] = {
             sa_type="UTCDateTime",
             column=lambda _: sa.DateTime(timezone=True),
             input="Instant",
+            ordered=True,
             sample="values.moment(n)",
             literal=lambda value, _: (
                 f"datetime.fromisoformat({datetime_default(value).isoformat()!r})"
@@ -493,6 +522,7 @@ TYPES: dict[str, FieldType] = {
             sa_type="Time",
             column=lambda _: sa.Time(),
             input="Clock",
+            ordered=True,
             # Read as Clock too: its documented pattern (not JSON Schema's "time",
             # which requires an offset) is what the API writes.
             read="Clock",
@@ -532,6 +562,7 @@ TYPES: dict[str, FieldType] = {
             sa_type="JSON(none_as_null=True)",
             column=lambda _: sa.JSON(none_as_null=True),
             input="JsonObject",
+            filterable=False,
             sample='{{"n": n}}',
             literal=lambda value, _: repr(_json_value(value)),
             value=lambda value: Value(repr(_json_value(value)), repr(value)),

@@ -86,6 +86,8 @@ RESERVED_MODEL_NAMES = frozenset(
         "Mapped",
     }
 )
+# The query parameters every list takes: a field's equality filter would take them.
+LIST_QUERY_NAMES = frozenset({"limit", "offset", "after", "total", "sort", "cursor"})
 RESERVED_MODULES = frozenset(
     {"base", "types", "deps", "router", "pagination", "registry", "api_router"}
 )
@@ -134,6 +136,10 @@ class FieldSpec(_Strict):
     optional: bool = False
     unique: bool = False
     index: bool = False
+    # Lists may sort by it (`?sort=-field`); it gets the index the sort needs.
+    sortable: bool = False
+    # Lists may search it, case-insensitively (`?field__icontains=`): text only.
+    searchable: bool = False
     default: Any = None
     max_length: int | None = None
     precision: int | None = None

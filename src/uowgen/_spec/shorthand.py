@@ -11,13 +11,14 @@ grammar (`HELP` shows it to users, with examples):
              | "ref" ["?"] ":" MODEL
              | "text" | "int" | "bigint" | "float" | "bool"
              | "date" | "datetime" | "time" | "uuid" | "json"
-    modifier = "unique" | "index"
+    modifier = "unique" | "index" | "sortable" | "searchable"
              | "cascade" | "restrict" | "set_null" | "related=" NAME   (refs only)
     value    = BARE | JSON_STRING
 
 - One `?` marks the field optional; it may end the name, the type (after its
   arguments, values or target model) or a modifier; `format_field` puts it after
-  the type, and the modifiers in the order on_delete, related, unique, index.
+  the type, and the modifiers in the order on_delete, related, unique, index, sortable,
+  searchable.
 - NAME, MODEL and the related NAME run up to the next `:`, `?` or `=`; the spec
   validator checks that they are identifiers. LENGTH, PRECISION and SCALE are
   whole numbers.
@@ -63,9 +64,12 @@ Types: TYPES
   owner:ref:User                a reference to the model User
 A `?` after the name, the type or a modifier makes the field optional:
   color:str?   color?:str   owner:ref:User?
-Modifiers: unique, index; a ref also takes cascade, restrict or set_null (what
-happens on delete of the target) and related=NAME (its collection on the target):
+Modifiers: unique, index, sortable (lists may sort by it: ?sort=-NAME) and
+searchable (a text lists may search: ?NAME__icontains=); a ref also takes
+cascade, restrict or set_null (what happens on delete of the target) and
+related=NAME (its collection on the target):
   email:str(320):unique   owner:ref:User:cascade:related=owned_sets
+  title:str(200):sortable:searchable
 `=` ends the field with its default, read as the field's type:
   score:int=0   ratio:float=0.5   active:bool=false   price:decimal(10,2)=9.99
   day:date=2024-02-29   meta:json={"tags":[]}   status:enum[active,blocked]=active
@@ -74,7 +78,7 @@ Quote each field in the shell: 'price:decimal(10,2)' 'color:str?'
 """.replace("TYPES", " ".join(FIELD_TYPES), 1)
 
 _ON_DELETE = ("cascade", "restrict", "set_null")
-_MODIFIERS = ("unique", "index")
+_MODIFIERS = ("unique", "index", "sortable", "searchable")
 _REF_MODIFIERS = (*_ON_DELETE, "related=NAME")
 _TEXT_DEFAULTS = frozenset(name for name, kind in TYPES.items() if kind.default_is_text)
 # The order a field's keys are written in: the order the token reads.
@@ -91,9 +95,11 @@ _KEY_ORDER = (
     "related_name",
     "unique",
     "index",
+    "sortable",
+    "searchable",
     "default",
 )
-_FLAGS = ("optional", "unique", "index")
+_FLAGS = ("optional", "unique", "index", "sortable", "searchable")
 # What `rails generate model` users type, and what they mean here.
 _RAILS_TYPES = {
     "string": "str",
@@ -210,6 +216,8 @@ def format_field(field: Mapping[str, Any] | FieldSpec) -> str:
         text += ":related=" + _word("related_name", related)
     text += ":unique" if option("unique") else ""
     text += ":index" if option("index") else ""
+    text += ":sortable" if option("sortable") else ""
+    text += ":searchable" if option("searchable") else ""
     if kind != "ref" and (default := option("default")) is not None:
         text += "=" + _format_default(kind, default)
     left = sorted(set(data) - written)

@@ -31,6 +31,7 @@ from uowgen._spec.models import (
     ADMIN_NAMES,
     AUTH_NAMES,
     AUTHENTICATED,
+    LIST_QUERY_NAMES,
     PUBLIC,
     RESERVED_FIELD_NAMES,
     RESERVED_MODEL_NAMES,
@@ -416,6 +417,12 @@ class _Checker:
                 "name is reserved: a generated column, a library attribute or a name "
                 "the generated code uses",
             )
+        elif name in LIST_QUERY_NAMES:
+            self.add(
+                where,
+                f"name is a query parameter of every list (`?{name}=`): its filter "
+                "would take it; rename the field",
+            )
 
     def _check_field(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
         self._check_field_name(field.name, where)
@@ -461,6 +468,11 @@ class _Checker:
             self.add(where, "a json field cannot be unique or indexed")
         if field.type == "bool" and field.unique:
             self.add(where, "a unique bool allows only two rows; drop `unique`")
+        if field.searchable and not (field.type in TYPES and TYPES[field.type].text):
+            texts = "/".join(name for name, kind in TYPES.items() if kind.text)
+            self.add(where, f"`searchable` applies only to type {texts}")
+        if field.sortable and field.type == "json":
+            self.add(where, "a json field cannot be sortable")
 
     def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
         if field.to is None:

@@ -15,7 +15,7 @@ from functools import cache
 from math import isfinite
 from typing import Annotated, Any, ClassVar, Self, get_args
 
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     RootModel,
     TypeAdapter,
@@ -74,10 +75,17 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# A number written as text: what lax parsing would read as a Unix timestamp.
+_NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+
 def _iso_text(value: Any) -> Any:
-    # Lax parsing would take a number as a Unix timestamp; the API documents (and
-    # accepts) ISO 8601 strings, or date objects from Python callers.
-    if isinstance(value, bool | int | float):
+    # Lax parsing would take a number, or a number as text (a query string's
+    # `?since=0.5`), as a Unix timestamp; the API documents (and accepts) ISO 8601
+    # strings, or date objects from Python callers.
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+    ):
         raise PydanticCustomError("iso_text", "Input should be an ISO 8601 string")
     return value
 
@@ -160,6 +168,8 @@ Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 # floats, and 2**63 is one, exactly; 2**63 - 1 is not (it would read 2**63).
 Id = Annotated[int, Field(strict=True, ge=1, lt=MAX_ID + 1)]
 Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
+# An id in a list's filter (`?owner_id=3`), read from the query string's text.
+QueryId = Annotated[int, Field(ge=1, lt=MAX_ID + 1)]
 
 
 class ReadSchema(BaseModel):
@@ -250,6 +260,32 @@ class _DecimalRule:
                 branch["exclusiveMaximum"] = 10**self.whole
             elif branch.get("type") == "string":
                 branch["pattern"] = self.pattern
+
+
+@dataclass(frozen=True)
+class DecimalText:
+    """Annotation: a decimal in a list's filter (`?price__gte=9.99`), read from the
+    query string's text and documented as the text NUMERIC(precision, scale) holds
+    (as a body's decimal sent as a string is)."""
+
+    precision: int
+    scale: int
+
+    @property
+    def rule(self) -> _DecimalRule:
+        return _DecimalRule(whole=self.precision - self.scale, places=self.scale)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            self.rule.check, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, _core_schema: CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "pattern": self.rule.pattern}
 
 
 @cache
