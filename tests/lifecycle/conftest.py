@@ -93,7 +93,7 @@ def serve(
     """
     servers: list[AppServer] = []
 
-    def start(app: str = "generated", **env: object) -> AppServer:
+    def start(app: str = "generated", workers: int = 1, **env: object) -> AppServer:
         name = f"lifecycle-{app}-{len(servers)}"
         environment = {
             "DATABASE_URL": cluster.url,
@@ -106,6 +106,7 @@ def serve(
             env=environment,
             log_path=tmp_path / f"{name}.log",
             pythonpath=[project / "src", REPO_ROOT],
+            workers=workers,
         )
         servers.append(server)
         return server.start()
