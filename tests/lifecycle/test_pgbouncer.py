@@ -6,6 +6,7 @@ connections, nothing else changed). Without the setting, nothing works at all.
 """
 
 import asyncio
+import itertools
 
 import httpx
 import pytest
@@ -42,9 +43,22 @@ BUSY = (
 )
 
 
+_names = itertools.count()
+
+
 def serve_through(serve: Serve, bouncer: PgBouncer, **env: object) -> AppServer:
-    """The generated app behind PgBouncer, with the documented setting."""
-    return serve(database_url=bouncer.url(), db_pooler="pgbouncer-transaction", **env)
+    """The generated app behind PgBouncer, with the documented setting.
+
+    Its application_name is its own for the whole session: PgBouncer keeps idle
+    server connections carrying it after the app has gone, which would count as
+    another scenario's connections if the name came back.
+    """
+    return serve(
+        database_url=bouncer.url(),
+        db_pooler="pgbouncer-transaction",
+        db_application_name=f"lifecycle-pgbouncer-{next(_names)}",
+        **env,
+    )
 
 
 @pytest.mark.usefixtures("empty_tables")

@@ -20,7 +20,7 @@ PAUSE_S = 2.0
 def test_sigterm_lets_in_flight_requests_finish_then_leaves_no_connection(
     serve: Serve, cluster: Cluster
 ) -> None:
-    server = serve(workers=2)
+    server = serve(workers=2, db_application_name="lifecycle-workers-drain")
     name = application_name(server)
     statuses: list[int | None] = []
 
