@@ -28,6 +28,22 @@ ensure_postgres() {
   fi
 }
 
+ensure_pgbouncer() {
+  # The lifecycle scenarios behind PgBouncer in transaction mode start their own.
+  if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing PgBouncer (apt-get install pgbouncer)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+  else
+    echo "pgbouncer is missing: install Debian's 'pgbouncer' package, or set" >&2
+    echo "UOWGEN_SKIP_POSTGRES=1 to skip the PostgreSQL tests." >&2
+    return 1
+  fi
+}
+
 ensure_chromium() {
   # The admin's browser test drives Debian's chromium with playwright; playwright's
   # own browser builds are never downloaded (this machine may have no internet).

@@ -144,6 +144,45 @@ def throwaway_cluster(**settings: str) -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def streaming_replica(primary: Cluster) -> Iterator[Cluster]:
+    """A hot standby of `primary` on another port: `pg_basebackup -R`, then started.
+
+    `-R` writes `standby.signal` and the primary's address, so the copy starts as a
+    read-only replica streaming the primary's WAL (the throwaway clusters' trust
+    authentication lets it connect for replication from 127.0.0.1).
+    """
+    root = Path(tempfile.mkdtemp(prefix="uowgen-pg-replica-"))
+    if primary.run_as is not None:
+        shutil.chown(root, user=primary.run_as)
+    data_dir = root / "data"
+    _run(
+        [
+            str(primary.bin_dir / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        ],
+        primary.run_as,
+    )
+    replica = Cluster(_free_port(), data_dir, primary.bin_dir, primary.run_as)
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.pg_ctl("stop", "-m", "immediate", "-w", check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 if __name__ == "__main__":
     with throwaway_cluster() as running:
         sys.stdout.write(f"{running.url}\n")

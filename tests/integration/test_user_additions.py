@@ -107,7 +107,7 @@ MIDDLEWARE = """
     return app
 """
 MAIN_IMPORTS = [
-    ("import gc\n", "import gc\nimport time\n"),
+    ("import logging\n", "import logging\nimport time\n"),
     (
         "from collections.abc import AsyncIterator\n",
         "from collections.abc import AsyncIterator, Awaitable, Callable\n",

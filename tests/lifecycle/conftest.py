@@ -20,6 +20,7 @@ from tests.lifecycle.harness import (
     sql,
     stub_server,
 )
+from tests.pgbouncer import PgBouncer, PgBouncerUnavailable, pgbouncer
 from tests.postgres import Cluster, PostgresUnavailable, throwaway_cluster
 
 TABLES = "vocabulary_sets, language_pairs, users, user_types"
@@ -35,6 +36,24 @@ def cluster() -> Iterator[Cluster]:
         with throwaway_cluster() as running:
             yield running
     except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def bouncer(cluster: Cluster) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of `cluster` (20 server connections).
+
+    Two settings as the README advises: a transaction waiting for a server
+    connection (PostgreSQL down or restarting) fails after `query_wait_timeout` (5 s,
+    not PgBouncer's default 120 s), so the app answers 503 rather than hang; and
+    PgBouncer tries the server again `server_login_retry` (1 s, not 15 s) after a
+    failed login, so service resumes soon after PostgreSQL is back.
+    """
+    settings = {"query_wait_timeout": "5", "server_login_retry": "1"}
+    try:
+        with pgbouncer(cluster, pool_size=20, **settings) as running:
+            yield running
+    except PgBouncerUnavailable as exc:
         pytest.fail(str(exc))
 
 
@@ -74,7 +93,7 @@ def serve(
     """
     servers: list[AppServer] = []
 
-    def start(app: str = "generated", **env: object) -> AppServer:
+    def start(app: str = "generated", workers: int = 1, **env: object) -> AppServer:
         name = f"lifecycle-{app}-{len(servers)}"
         environment = {
             "DATABASE_URL": cluster.url,
@@ -87,6 +106,7 @@ def serve(
             env=environment,
             log_path=tmp_path / f"{name}.log",
             pythonpath=[project / "src", REPO_ROOT],
+            workers=workers,
         )
         servers.append(server)
         return server.start()

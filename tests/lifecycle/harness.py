@@ -124,6 +124,8 @@ class AppServer:
     # A command the server runs under (valgrind for the benchmark's instruction
     # counts); the server's pid is then that command's.
     wrapper: tuple[str, ...] = ()
+    # uvicorn worker processes (--workers); 1 serves from the one process.
+    workers: int = 1
 
     @property
     def url(self) -> str:
@@ -137,6 +139,8 @@ class AppServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--no-access-log", "--timeout-graceful-shutdown", "10",
         ]  # fmt: skip
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         command = [*self.wrapper, *command]
         log = self.log_path.open("ab")
         if self.cpus is not None:

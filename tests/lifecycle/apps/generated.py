@@ -13,7 +13,8 @@ Added here, never changing the generated code:
 - `/singleton/...`: services in the seed's style, module-level singletons sharing
   one `UnitOfWork` made at import;
 - `/lifecycle/...`: a write scope that pauses inside, and a row lock held across a
-  long statement, for the disconnect and cancellation scenarios;
+  long statement, for the disconnect and cancellation scenarios; a write read back
+  from the primary and from a replica, for the replica scenarios;
 - `/raw/...`: hand-written FastAPI + SQLAlchemy handlers running the same queries as
   the generated GET-by-id and create, on the same engine (the overhead benchmark),
   and `/raw/register`, the README's example written by hand with early commits.
@@ -88,6 +89,10 @@ class SlowWrite(BaseModel):
     in_database: bool = False
 
 
+class Rename(BaseModel):
+    first_name: str
+
+
 class LongStatement(BaseModel):
     seconds: float
 
@@ -132,6 +137,8 @@ def create_app() -> FastAPI:
                 app.state.engine, expire_on_commit=False
             )
             stats.attach(app.state.engine)
+            for replica in app.state.read_engines:
+                stats.attach(replica)
             stats.attach(singleton_engine)
             try:
                 yield
@@ -175,6 +182,24 @@ def create_app() -> FastAPI:
                 await asyncio.sleep(body.pause)
             await tx.user_types.add(UserType(code=f"{body.tag}-b", name="second"))
         return {"tag": body.tag}
+
+    @app.post("/lifecycle/rename/{user_id}")
+    async def rename_then_read(
+        uow: UowDep, user_id: int, body: Rename
+    ) -> dict[str, Any]:
+        """Write a user's name, then read it back from the primary and a replica."""
+        async with uow.write() as tx:
+            user = await tx.session.get_one(User, user_id)
+            user.first_name = body.first_name
+        async with uow.read(primary=True) as tx:
+            from_primary = await tx.session.scalar(
+                select(User.first_name).where(User.id == user_id)
+            )
+        async with uow.read() as tx:
+            from_replica = await tx.session.scalar(
+                select(User.first_name).where(User.id == user_id)
+            )
+        return {"primary": from_primary, "replica": from_replica}
 
     @app.post("/lifecycle/lock/{user_id}")
     async def lock_then_run_long(

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -58,9 +59,14 @@ def _current_owner() -> object | None:
 
 
 def _in_transaction(record: ConnectionPoolEntry) -> bool:
-    """Whether the server has a transaction open on this (asyncpg) connection."""
+    """Whether the server has a transaction open on this connection (asyncpg's, or
+    psycopg's behind PgBouncer)."""
     driver = record.driver_connection
-    return driver is not None and bool(driver.is_in_transaction())
+    if driver is None:
+        return False
+    if hasattr(driver, "is_in_transaction"):  # asyncpg
+        return bool(driver.is_in_transaction())
+    return driver.info.transaction_status != TransactionStatus.IDLE  # psycopg
 
 
 class TagRequests:
