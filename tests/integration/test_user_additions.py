@@ -47,8 +47,8 @@ async def count_users(
     return {"users": max(total, at_least), "style": style}
 '''
 USER_IMPORTS = (
-    "from fastapi import APIRouter, status\n",
-    "from typing import Annotated\n\nfrom fastapi import APIRouter, Depends, status\n",
+    "from fastapi import status\n",
+    "from typing import Annotated\n\nfrom fastapi import Depends, status\n",
 )
 USER_SCHEMAS = ("    UserPublic,\n", "    UserPublic,\n    UserSummary,\n")
 

@@ -8,10 +8,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 
 def behind_proxy(app: ASGIApp, proxy: str) -> ASGIApp:
-    """`app` as `uvicorn --proxy-headers` serves it with FORWARDED_ALLOW_IPS=`proxy`:
-    the client's address and the scheme come from X-Forwarded-For and
+    """`app` as `uvicorn --proxy-headers` serves it with FORWARDED_ALLOW_IPS=`proxy`.
+
+    The client's address and the scheme come from X-Forwarded-For and
     X-Forwarded-Proto when the connection comes from `proxy`, else from the
-    connection."""
+    connection.
+    """
     # uvicorn and starlette type the same ASGI interface each in its own words.
     wrapped = ProxyHeadersMiddleware(cast(ASGI3Application, app), trusted_hosts=proxy)
     return cast(ASGIApp, wrapped)
