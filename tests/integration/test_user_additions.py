@@ -47,8 +47,8 @@ async def count_users(
     return {"users": max(total, at_least), "style": style}
 '''
 USER_IMPORTS = (
-    "from fastapi import APIRouter, Query, Request, Response, status\n",
-    "from fastapi import APIRouter, Depends, Query, Request, Response, status\n",
+    "from fastapi import Query, Request, Response, status\n",
+    "from fastapi import Depends, Query, Request, Response, status\n",
 )
 USER_SCHEMAS = ("    UserQuery,\n", "    UserQuery,\n    UserSummary,\n")
 
