@@ -335,6 +335,15 @@ class _Walker:
                 self.expire(out, stmt.end_lineno or stmt.lineno, origin)
         return out
 
+    def _partly_closed(self, function: FunctionInfo | None) -> LeftOpen | None:
+        """A helper that commits on some paths but not all: where it leaves it open.
+
+        (A plain read leaves the transaction open too, but says nothing new.)
+        """
+        if function is None or not self.flow.commits(function):
+            return None
+        return self.flow.analyse(function).left_open
+
     def holder_origin(self, kind: Kind) -> Origin | None:
         """What made the session a repository or unit of work keeps on `self`."""
         if kind.cls is None:
@@ -400,7 +409,7 @@ class _Walker:
                 elif (method is not None and self.flow.leaves_open(method)) or (
                     method is None and runs
                 ):
-                    left = self.flow.analyse(method).left_open if method else None
+                    left = self._partly_closed(method)
                     state.open.setdefault(
                         group,
                         Opened(
@@ -430,7 +439,7 @@ class _Walker:
                         call.lineno,
                         f"`{_text(func)}()`",
                         call.col_offset,
-                        left=self.flow.analyse(target).left_open if target else None,
+                        left=self._partly_closed(target),
                     ),
                 )
         if (
