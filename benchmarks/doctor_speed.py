@@ -10,8 +10,9 @@ Run: .venv/bin/python benchmarks/doctor_speed.py
 Prints a table and writes benchmarks/doctor_speed.json.
 
 `--apps` measures the real applications of benchmarks/doctor_apps.py instead: each
-checked once by `uowgen doctor` in a process of its own (wall time of that process,
-and its peak resident memory, VmHWM); writes benchmarks/doctor_apps_speed.json.
+checked once by `uowgen doctor` in a process of its own (its wall and CPU time,
+interpreter start included, and its peak resident memory, VmHWM); writes
+benchmarks/doctor_apps_speed.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import platform
+import resource
 import statistics
 import sys
 import sysconfig
@@ -108,6 +110,7 @@ def apps() -> None:
             continue
         with tempfile.TemporaryDirectory() as scratch:
             memory = Path(scratch) / "peak.json"
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
                 [
@@ -125,6 +128,10 @@ def apps() -> None:
                 check=False,
             )
             seconds = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (
+                before.ru_utime + before.ru_stime
+            )
             peak = _json.loads(memory.read_text())["own_mib"]
         report = _json.loads(done.stdout)
         rows.append(
@@ -132,18 +139,22 @@ def apps() -> None:
                 "application": app.repository,
                 "files": report["files"],
                 "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
                 "peak_mib": round(peak),
                 "not_checked": len(report["not_checked"]),
                 "findings": len(report["findings"]),
             }
         )
         print(f"checked {app.repository}", file=sys.stderr)
-    print("| application | files | s | peak MiB | findings | not checked |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| application | files | wall s | CPU s | peak MiB | findings | not checked |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['application']} | {r['files']} | {r['seconds']} | "
-            f"{r['peak_mib']} | {r['findings']} | {r['not_checked']} |"
+            f"{r['cpu_seconds']} | {r['peak_mib']} | {r['findings']} | "
+            f"{r['not_checked']} |"
         )
     Path(__file__).with_name("doctor_apps_speed.json").write_text(
         json.dumps({"python": platform.python_version(), "rows": rows}, indent=2)

@@ -80,3 +80,11 @@ def test_uow006_follows_a_context_manager_wrapper_across_modules(
         ("app/users.py", 12),
         ("app/users.py", 13),
     ]
+
+
+def test_since_names_the_read_after_a_nested_helper_committed(tmp_path: Path) -> None:
+    path = materialize(CASES / "recall" / "nested_helper.py.txt", tmp_path)
+
+    (finding,) = run_doctor([path], use_config=False).findings
+
+    assert "(since `db_session.get()`, line 19)" in finding.message

@@ -335,6 +335,15 @@ class _Walker:
                 self.expire(out, stmt.end_lineno or stmt.lineno, origin)
         return out
 
+    def _partly_closed(self, function: FunctionInfo | None) -> LeftOpen | None:
+        """A helper that commits on some paths but not all: where it leaves it open.
+
+        (A plain read leaves the transaction open too, but says nothing new.)
+        """
+        if function is None or not self.flow.commits(function):
+            return None
+        return self.flow.analyse(function).left_open
+
     def holder_origin(self, kind: Kind) -> Origin | None:
         """What made the session a repository or unit of work keeps on `self`."""
         if kind.cls is None:
@@ -400,7 +409,7 @@ class _Walker:
                 elif (method is not None and self.flow.leaves_open(method)) or (
                     method is None and runs
                 ):
-                    left = self.flow.analyse(method).left_open if method else None
+                    left = self._partly_closed(method)
                     state.open.setdefault(
                         group,
                         Opened(
@@ -412,27 +421,38 @@ class _Walker:
                         ),
                     )
                 return
+        callee = self.inference.kind_of(func, self.scope)
+        target = (
+            callee.function
+            if callee is not None and callee.tag is Tag.FUNCTION and runs
+            else None
+        )
+        closing = target is not None and self.flow.closes(target)
+        if closing:
+            # A helper given the session that commits on every path (even one that
+            # only adds and commits): the caller's transaction is over.
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                given = self.inference.kind_of(arg, self.scope)
+                if given is not None and (
+                    given.is_session or self.flow.is_holder(given)
+                ):
+                    state.open.pop(group_of(arg, given), None)
+                    self.committed(state, call.lineno, None)
         argument = self.flow.session_argument(call, self.scope, runs)
-        if argument is not None:
-            callee = self.inference.kind_of(func, self.scope)
-            target = (
-                callee.function
-                if callee is not None and callee.tag is Tag.FUNCTION
-                else None
+        if (
+            argument is not None
+            and not closing
+            and (target is None or self.flow.leaves_open(target))
+        ):
+            state.open.setdefault(
+                argument,
+                Opened(
+                    call.lineno,
+                    f"`{_text(func)}()`",
+                    call.col_offset,
+                    left=self._partly_closed(target),
+                ),
             )
-            if target is not None and self.flow.closes(target):
-                state.open.pop(argument, None)
-                self.committed(state, call.lineno, None)
-            elif target is None or self.flow.leaves_open(target):
-                state.open.setdefault(
-                    argument,
-                    Opened(
-                        call.lineno,
-                        f"`{_text(func)}()`",
-                        call.col_offset,
-                        left=self.flow.analyse(target).left_open if target else None,
-                    ),
-                )
         if (
             self.is_async
             and isinstance(func, ast.Attribute)

@@ -131,6 +131,14 @@ class Inference(_Declared, _Attributes):
                     self._bind(scope, node.target, None)
                 elif isinstance(node, ast.ExceptHandler) and node.name:
                     scope.local_names.add(node.name)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    # A helper defined in the function: followed like any other.
+                    nested = self.project.function_info(node)
+                    scope.local_names.add(node.name)
+                    if nested is not None:
+                        scope.env[node.name] = Kind(
+                            Tag.FUNCTION, function=nested, is_async=nested.is_async
+                        )
 
     def _bind(self, scope: Scope, target: ast.expr, kind: Kind | None) -> None:
         if isinstance(target, ast.Name):

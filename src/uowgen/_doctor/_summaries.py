@@ -241,8 +241,12 @@ class _Summaries:
             callee is not None
             and callee.function is not None
             and callee.tag is Tag.FUNCTION
+            and not callee.function.nested
             and (awaited or not callee.function.is_async)
         ):
+            # A local helper is followed for its commits, not for HTTP: it is most
+            # often run some other way (a thread's target, a callback), or only on
+            # a path the caller's arguments choose.
             return self.does_http(callee.function)
         return None
 

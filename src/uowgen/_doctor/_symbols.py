@@ -75,6 +75,8 @@ class FunctionInfo:
     node: ast.FunctionDef | ast.AsyncFunctionDef = field(repr=False)
     module: Module = field(repr=False)
     cls: ClassInfo | None = field(default=None, repr=False)
+    # Defined inside another function (a route in a factory, a local helper).
+    nested: bool = field(default=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -238,7 +240,7 @@ class Project:
         while stack:
             node = stack.pop()
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                self._functions[node] = FunctionInfo(node, module, None)
+                self._functions[node] = FunctionInfo(node, module, None, nested=True)
                 self._collect_nested(module, node)
             elif isinstance(node, ast.ClassDef):
                 info = ClassInfo(node, module, None)
