@@ -64,7 +64,7 @@ def main() -> None:
         throwaway_cluster() as cluster,
     ):
         logs = Path(tmp)
-        project = registration.render_registry(logs / "registry", cluster.url)
+        project = registration.render_registry(logs / "registry", cluster)
         with registration.provider(project, args.latency) as running:
             issuer = running.issuer
             for app in registration.APPS:

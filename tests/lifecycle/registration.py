@@ -41,15 +41,27 @@ APPS = {
     "seed_registration": "seed: session per request",
 }
 PACKAGE = "registry"
+DATABASE = "registry"
 START_TIMEOUT_S = 30.0
 
 
-def render_registry(dst: Path, database_url: str) -> Path:
-    """examples/registration.yml rendered into dst and migrated on database_url."""
+def database_url(cluster: Cluster) -> str:
+    """The registry's own database on the cluster: the other lifecycle projects
+    (fastbot) have `users` tables and an Alembic history of their own."""
+    from sqlalchemy import make_url
+
+    url = make_url(cluster.url).set(database=DATABASE)
+    return url.render_as_string(hide_password=False)
+
+
+def render_registry(dst: Path, cluster: Cluster) -> Path:
+    """examples/registration.yml rendered into dst, migrated on a database of its own."""
     from uowgen import generate, load_spec
 
     generate(load_spec(REPO_ROOT / "examples" / "registration.yml"), dst)
-    migrate(dst, database_url)
+    sql(cluster.url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    sql(cluster.url, f'CREATE DATABASE "{DATABASE}"')
+    migrate(dst, database_url(cluster))
     return dst
 
 
@@ -123,7 +135,7 @@ def serve(
 ) -> AppServer:
     """One of APPS on 127.0.0.1, with `pool_size` connections and no overflow."""
     env = {
-        "DATABASE_URL": cluster.url,
+        "DATABASE_URL": database_url(cluster),
         "DB_APPLICATION_NAME": f"bench-{app}",
         "DB_POOL_SIZE": str(pool_size),
         "DB_MAX_OVERFLOW": "0",
@@ -145,7 +157,7 @@ def serve(
 
 def new_user_type(cluster: Cluster) -> int:
     rows = sql(
-        cluster.url,
+        database_url(cluster),
         "INSERT INTO user_types (code, name, version) VALUES ($1, 'bench', 1) "
         "RETURNING id",
         f"bench-{time.monotonic_ns()}",

@@ -28,7 +28,7 @@ LATENCY = 0.3
 @pytest.fixture(scope="module")
 def registry(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return registration.render_registry(
-        tmp_path_factory.mktemp("render") / "registry", cluster.url
+        tmp_path_factory.mktemp("render") / "registry", cluster
     )
 
 

@@ -226,12 +226,30 @@ def test_a_side_that_does_not_parse_is_left_to_the_line_merge() -> None:
     )
 
 
-def test_an_if_else_both_sides_changed_is_left_whole() -> None:
+def test_an_if_else_both_sides_changed_is_merged_by_its_lines() -> None:
+    # Not split into branches by statements: the statement's own line merge
+    # decides, and it keeps both changes when their lines do not touch.
     base = "if a:\n    x = 1\nelse:\n    x = 2\n"
     ours = "if a:\n    x = 3\nelse:\n    x = 2\n"
     theirs = "if a:\n    x = 1\nelse:\n    x = 4\n"
 
-    assert merge_python(base, ours, theirs) is None
+    assert merge_python(base, ours, theirs) == "if a:\n    x = 3\nelse:\n    x = 4\n"
+    touching = "if a:\n    x = 1\nelse:\n    x = 5\n"
+    assert merge_python(base, theirs, touching) is None
+
+
+def test_a_def_whose_signature_and_docstring_both_sides_changed_merges() -> None:
+    # The template adds a parameter; you reword the docstring: one statement, lines
+    # apart. (0.5.0's `UnitOfWork.read` against a team's note in its docstring.)
+    base = 'def read(self):\n    """Read.\n\n    Details.\n    """\n    return 1\n'
+    ours = base.replace("    Details.\n", "    Details.\n    Ours: every query.\n")
+    theirs = base.replace("def read(self):", "def read(self, *, primary=False):")
+
+    merged = merge_python(base, ours, theirs)
+
+    assert merged is not None
+    assert "def read(self, *, primary=False):" in merged
+    assert "Ours: every query." in merged
 
 
 def test_statements_sharing_a_line_stay_one_chunk() -> None:

@@ -53,6 +53,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from uowgen._evolve.line_merge import merge_file
+from uowgen.errors import UowgenError
+
 # Methods whose calls register something in order: two inserted at one point on the
 # same object conflict, because their order is behaviour. Middleware wraps in the
 # reverse order of registration; a mount or a list item is matched or read in order.
@@ -440,7 +443,31 @@ def _merge_aligned(
         return gap + mine.content
     if mine.content == old.content:
         return gap + new.content
-    return gap + _gap(_merge_inside(old, mine, new))[1]
+    try:
+        merged = _merge_inside(old, mine, new)
+    except _Conflict as conflict:
+        # One statement both sides changed, maybe in different lines of it (the
+        # template a signature, you its docstring): the line merge of that
+        # statement alone decides, so this never does worse than lines would.
+        merged = _merge_statement_lines(old, mine, new, conflict)
+    return gap + _gap(merged)[1]
+
+
+def _merge_statement_lines(
+    old: _Chunk, mine: _Chunk, new: _Chunk, conflict: _Conflict
+) -> str:
+    """One statement merged by lines; `conflict` again if the two changes overlap."""
+    try:
+        result = merge_file(
+            base=old.content.encode(),
+            ours=mine.content.encode(),
+            theirs=new.content.encode(),
+        )
+    except UowgenError:
+        raise conflict from None  # the file's line merge reports git's failure
+    if result.conflicts:
+        raise conflict
+    return result.content.decode()
 
 
 def _merge_inside(old: _Chunk, mine: _Chunk, new: _Chunk) -> str:
