@@ -57,6 +57,7 @@ from tests.lifecycle.harness import (
     Connection,
     Request,
     Response,
+    insert_user_type,
     load_through_restart,
     migrate,
     mixed_request,
@@ -98,13 +99,7 @@ def serve(
 
 
 def new_user_type(cluster: Cluster) -> int:
-    rows = sql(
-        cluster.url,
-        "INSERT INTO user_types (code, name, version) VALUES ($1, 'bench', 1) "
-        "RETURNING id",
-        f"bench-{time.monotonic_ns()}",
-    )
-    return int(rows[0][0])
+    return insert_user_type(cluster.url)
 
 
 # ------------------------------------------------------------------ 1. seed flow

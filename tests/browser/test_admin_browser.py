@@ -13,31 +13,18 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser.chromium import CHROMIUM, offline_page
 from tests.lifecycle.harness import REPO_ROOT, AppServer, migrate
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-# A machine with no internet: no QUIC, no background fetches, a fresh profile.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "a password for the browser"
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 # starlette-admin's theme imports this font stylesheet; offline the page keeps a
@@ -112,106 +99,78 @@ def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
     shots = SCREENSHOTS
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
-    blocked: list[str] = []
-    errors: list[str] = []
-    profile = tempfile.mkdtemp(prefix="uowgen-chromium-")
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                args=CHROMIUM_ARGS,
-                headless=True,
-                viewport={"width": 1280, "height": 1000},
-            )
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
+    with offline_page(server.url) as browser:
+        page, blocked, errors = browser.page, browser.blocked, browser.errors
 
-            def only_the_app(route: Route) -> None:
-                url = route.request.url
-                if url.startswith(server.url):
-                    route.continue_()
-                else:
-                    blocked.append(url)
-                    route.abort()
+        # Closed until logged in; wrong credentials are refused.
+        page.goto(f"{server.url}/admin/vocabulary-sets/list")
+        expect(page.get_by_text("Login to your account")).to_be_visible()
+        page.fill("#username", "admin")
+        page.fill("#password", "not the password")
+        page.click("button[type=submit]")
+        expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+        page.fill("#username", "admin")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
 
-            page.route("**/*", only_the_app)
-            page.on("pageerror", lambda error: errors.append(str(error)))
+        # Back at the list it asked for: the rows are there.
+        expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
+        expect(page.get_by_role("cell", name="Greetings", exact=True)).to_be_visible()
+        page.screenshot(path=shots / "list.png", full_page=True)
 
-            # Closed until logged in; wrong credentials are refused.
-            page.goto(f"{server.url}/admin/vocabulary-sets/list")
-            expect(page.get_by_text("Login to your account")).to_be_visible()
-            page.fill("#username", "admin")
-            page.fill("#password", "not the password")
-            page.click("button[type=submit]")
-            expect(page.get_by_text("Wrong username or password.")).to_be_visible()
-            page.fill("#username", "admin")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
+        # The edit page: its selects load the related rows by their labels.
+        page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+        owner = page.locator("#select2-owner-container")
+        expect(owner).to_have_text("ada@example.com")
+        expect(page.locator("#select2-language_pair-container")).to_have_text("en")
+        expect(page.locator("#version")).to_have_value("1")
+        page.fill("#title", "Food and drink")
+        page.screenshot(path=shots / "edit.png", full_page=True)
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
+        expect(
+            page.get_by_role("cell", name="Food and drink", exact=True)
+        ).to_be_visible()
+        stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
+        assert (stored["title"], stored["version"]) == ("Food and drink", 2)
 
-            # Back at the list it asked for: the rows are there.
-            expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
-            expect(
-                page.get_by_role("cell", name="Greetings", exact=True)
-            ).to_be_visible()
-            page.screenshot(path=shots / "list.png", full_page=True)
+        # The user's edit page lists the vocabulary sets that refer to them.
+        page.goto(f"{server.url}/admin/users/edit?pk={ids['user']}")
+        expect(page.get_by_role("link", name="Food and drink")).to_be_visible()
 
-            # The edit page: its selects load the related rows by their labels.
-            page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
-            owner = page.locator("#select2-owner-container")
-            expect(owner).to_have_text("ada@example.com")
-            expect(page.locator("#select2-language_pair-container")).to_have_text("en")
-            expect(page.locator("#version")).to_have_value("1")
-            page.fill("#title", "Food and drink")
-            page.screenshot(path=shots / "edit.png", full_page=True)
-            page.get_by_role("button", name="Save", exact=True).click()
-            expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
-            expect(
-                page.get_by_role("cell", name="Food and drink", exact=True)
-            ).to_be_visible()
-            stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
-            assert (stored["title"], stored["version"]) == ("Food and drink", 2)
+        # A form opened before someone else's save is refused, not applied.
+        page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+        expect(owner).to_have_text("ada@example.com")  # the select is filled
+        httpx.patch(
+            f"{server.url}/vocabulary-sets/{ids['set']}",
+            json={"version": 2, "title": "Changed meanwhile"},
+        ).raise_for_status()
+        page.fill("#title", "Stale edit")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".invalid-feedback").first).to_contain_text("reload")
+        expect(owner).to_have_text("ada@example.com")
+        page.screenshot(path=shots / "stale.png", full_page=True)
+        stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
+        assert stored["title"] == "Changed meanwhile"
 
-            # The user's edit page lists the vocabulary sets that refer to them.
-            page.goto(f"{server.url}/admin/users/edit?pk={ids['user']}")
-            expect(page.get_by_role("link", name="Food and drink")).to_be_visible()
+        # Log out through the menu; the admin is closed again.
+        page.goto(f"{server.url}/admin/")
+        page.locator("[data-bs-toggle=dropdown]").last.click()
+        page.get_by_role("button", name="Logout").last.click()
+        page.goto(f"{server.url}/admin/vocabulary-sets/list")
+        expect(page.get_by_text("Login to your account")).to_be_visible()
 
-            # A form opened before someone else's save is refused, not applied.
-            page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
-            expect(owner).to_have_text("ada@example.com")  # the select is filled
-            httpx.patch(
-                f"{server.url}/vocabulary-sets/{ids['set']}",
-                json={"version": 2, "title": "Changed meanwhile"},
-            ).raise_for_status()
-            page.fill("#title", "Stale edit")
-            page.get_by_role("button", name="Save", exact=True).click()
-            expect(page.locator(".invalid-feedback").first).to_contain_text("reload")
-            expect(owner).to_have_text("ada@example.com")
-            page.screenshot(path=shots / "stale.png", full_page=True)
-            stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
-            assert stored["title"] == "Changed meanwhile"
+        admin_blocked = sorted(set(blocked))
+        blocked.clear()
 
-            # Log out through the menu; the admin is closed again.
-            page.goto(f"{server.url}/admin/")
-            page.locator("[data-bs-toggle=dropdown]").last.click()
-            page.get_by_role("button", name="Logout").last.click()
-            page.goto(f"{server.url}/admin/vocabulary-sets/list")
-            expect(page.get_by_text("Login to your account")).to_be_visible()
-
-            admin_blocked = sorted(set(blocked))
-            blocked.clear()
-
-            # The API docs, served from the app's own assets.
-            page.goto(f"{server.url}/docs")
-            expect(page.locator(".opblock").first).to_be_visible()
-            assert page.locator(".opblock").count() >= 20
-            expect(
-                page.get_by_text("/vocabulary-sets/{vocabulary_set_id}").first
-            ).to_be_visible()
-            page.screenshot(path=shots / "docs.png")
-            browser.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        # The API docs, served from the app's own assets.
+        page.goto(f"{server.url}/docs")
+        expect(page.locator(".opblock").first).to_be_visible()
+        assert page.locator(".opblock").count() >= 20
+        expect(
+            page.get_by_text("/vocabulary-sets/{vocabulary_set_id}").first
+        ).to_be_visible()
+        page.screenshot(path=shots / "docs.png")
     sys.stdout.write(f"\nscreenshots: {shots}\n")
 
     assert blocked == [], f"/docs asked another host for {blocked}"

@@ -9,14 +9,13 @@ blocked and recorded.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser.chromium import CHROMIUM, offline_page
+from tests.browser.test_admin_browser import SCREENSHOTS
 from tests.lifecycle import registration
 from tests.lifecycle.harness import REPO_ROOT, AppServer, migrate
 
@@ -68,53 +67,26 @@ def try_the_list(page: Page, expected: str) -> None:
 
 def test_authorize_takes_a_pasted_token_offline(served: tuple[str, str]) -> None:
     url, token = served
-    blocked: list[str] = []
-    errors: list[str] = []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    profile = tempfile.mkdtemp(prefix="uowgen-chromium-")
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                args=CHROMIUM_ARGS,
-                headless=True,
-                viewport={"width": 1280, "height": 1000},
-            )
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
+    with offline_page(url) as browser:
+        page, blocked, errors = browser.page, browser.blocked, browser.errors
+        page.goto(f"{url}/docs")
+        expect(page.locator(".opblock").first).to_be_visible()
 
-            def only_the_app(route: Route) -> None:
-                if route.request.url.startswith(url):
-                    route.continue_()
-                else:
-                    blocked.append(route.request.url)
-                    route.abort()
+        # Without a token: refused.
+        try_the_list(page, "401")
 
-            page.route("**/*", only_the_app)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{url}/docs")
-            expect(page.locator(".opblock").first).to_be_visible()
+        # Authorize: the bearer scheme's dialog takes the token alone.
+        page.locator("button.authorize").first.click()
+        dialog = page.locator(".dialog-ux .modal-ux")
+        dialog.locator("input").first.fill(token)
+        dialog.locator("button.modal-btn.authorize").click()
+        # Accepted: the dialog now offers to forget it.
+        expect(dialog.locator("button.modal-btn", has_text="Logout")).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "docs-authorized.png")
+        dialog.locator("button.btn-done").click()
 
-            # Without a token: refused.
-            try_the_list(page, "401")
-
-            # Authorize: the bearer scheme's dialog takes the token alone.
-            page.locator("button.authorize").first.click()
-            dialog = page.locator(".dialog-ux .modal-ux")
-            dialog.locator("input").first.fill(token)
-            dialog.locator("button.modal-btn.authorize").click()
-            # Accepted: the dialog now offers to forget it.
-            expect(
-                dialog.locator("button.modal-btn", has_text="Logout")
-            ).to_be_visible()
-            page.screenshot(path=SCREENSHOTS / "docs-authorized.png")
-            dialog.locator("button.btn-done").click()
-
-            # With it: served.
-            try_the_list(page, "200")
-            browser.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        # With it: served.
+        try_the_list(page, "200")
     assert blocked == [], f"/docs asked another host for {blocked}"
     assert errors == [], errors

@@ -100,6 +100,17 @@ def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
     return asyncio.run(go())
 
 
+def insert_user_type(url: str) -> int:
+    """A user type of its own (outside the app), for a load's registrations."""
+    rows = sql(
+        url,
+        "INSERT INTO user_types (code, name, version) VALUES ($1, 'bench', 1) "
+        "RETURNING id",
+        f"bench-{time.monotonic_ns()}",
+    )
+    return int(rows[0][0])
+
+
 # --------------------------------------------------------------------------- servers
 
 

@@ -30,6 +30,7 @@ from tests.lifecycle.harness import (
     Connection,
     Request,
     Response,
+    insert_user_type,
     migrate,
     run_load,
     sql,
@@ -156,13 +157,7 @@ def serve(
 
 
 def new_user_type(cluster: Cluster) -> int:
-    rows = sql(
-        database_url(cluster),
-        "INSERT INTO user_types (code, name, version) VALUES ($1, 'bench', 1) "
-        "RETURNING id",
-        f"bench-{time.monotonic_ns()}",
-    )
-    return int(rows[0][0])
+    return insert_user_type(database_url(cluster))
 
 
 def registration_request(type_id: int, prefix: str) -> Request:
