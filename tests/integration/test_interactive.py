@@ -87,18 +87,25 @@ def test_new_asks_for_auth_its_user_model_and_registration(tmp_path: Path) -> No
         "Member",
         "email:str:unique",
         "",
+        "Note",
+        "body:text",
+        "",
         "",
         "",  # no admin
         "y",  # auth
         "Memberr",  # refused on the spot: no such model
+        "Note",
+        "y",  # registration: refused (Note has no email); auth is asked again
+        "y",
         "Member",
-        "y",  # registration
+        "y",
     ]
 
     code, output = in_terminal(["new", "members"], answers, tmp_path)
 
     assert code == 0, output
     assert "no model is named 'Memberr'" in output
+    assert "needs a unique `email` field of type str on 'Note'" in output
     spec = load_spec(tmp_path / "members" / "uowgen.yml")
     assert spec.auth is not None
     assert (spec.auth.user_model, spec.auth.registration) == ("Member", True)

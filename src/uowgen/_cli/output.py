@@ -178,9 +178,18 @@ def ask_spec() -> ProjectSpec:
     spec: dict[str, Any] = {"project_name": project_name, "models": models}
     if admin:
         spec["admin"] = True
-    auth = _ask_auth([model["name"] for model in models])
-    if auth is not None:
-        spec["auth"] = auth
+    while True:
+        auth = _ask_auth([model["name"] for model in models])
+        if auth is None:
+            break
+        problems = spec_problems({**spec, "auth": auth})
+        if not problems:
+            spec["auth"] = auth
+            break
+        # The user model may not fit registration (no unique email): say why, and
+        # ask again rather than lose the models given.
+        typer.secho("\n".join(f"  {p}" for p in problems), fg=typer.colors.RED)
+        typer.echo("  auth was not added; answer its questions again")
     return parse_spec(spec)
 
 
