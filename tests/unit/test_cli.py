@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 
 from uowgen import generate
 from uowgen._cli.commands import app
-from uowgen._render.context import spec_yaml
+from uowgen._render.spec_text import spec_yaml
 from uowgen._spec.validate import load_spec
 from uowgen._version import __version__
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from uowgen._render.context import build_context, spec_yaml
+from uowgen._render.context import build_context
 from uowgen._render.contract import Context, Entity, Enum, Field, Reverse
+from uowgen._render.spec_text import spec_yaml
 from uowgen._spec.models import ProjectSpec
 from uowgen._spec.validate import load_spec, parse_spec, parse_spec_text
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.strategies import project_names, valid_specs
-from uowgen._render.context import build_context, spec_yaml
+from uowgen._render.context import build_context
+from uowgen._render.spec_text import spec_yaml
 from uowgen._schema import naming as _naming
 from uowgen._schema.types import FIELD_TYPES
 from uowgen._spec.models import ProjectSpec, related_name

@@ -14,12 +14,9 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any
-
-import yaml
 
 from uowgen._migrate.writer import initial_migration
-from uowgen._render.answers import in_written_order
+from uowgen._render import queries
 from uowgen._render.contract import (
     Access,
     AdminTests,
@@ -39,6 +36,8 @@ from uowgen._render.contract import (
     SchemaImports,
     SortKey,
 )
+from uowgen._render.literals import markdown, py_str
+from uowgen._render.spec_text import spec_yaml
 from uowgen._schema import naming
 from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
@@ -95,15 +94,15 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
     return Context(
         package=spec.package,
         distribution=naming.distribution_name(spec.package),
-        title_literal=_py_str(spec.project_name),
+        title_literal=py_str(spec.project_name),
         title_toml=json.dumps(spec.project_name, ensure_ascii=False),
-        title_markdown=_markdown(spec.project_name),
+        title_markdown=markdown(spec.project_name),
         entities=entities,
         entities_in_dependency_order=in_order,
         admin=spec.admin,
         admin_session=admin_session,
         admin_tests=_admin_tests(entities, in_order),
-        auth_roles_claim=_py_str(
+        auth_roles_claim=py_str(
             spec.auth.roles_claim if spec.auth else "realm_access.roles"
         ),
         auth_tests=_auth_tests(entities) if spec.auth is not None else None,
@@ -121,127 +120,19 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
     )
 
 
-# A field's keys in the order people write them (docs/spec.md): the name, the type,
-# what it refers to or allows, unique, its size, then optional, index, sortable,
-# searchable, default, and a ref's on_delete and related_name. A key not listed
-# (none yet) goes last.
-FIELD_KEY_ORDER = (
-    "name",
-    "type",
-    "to",
-    "values",
-    "unique",
-    "max_length",
-    "precision",
-    "scale",
-    "optional",
-    "index",
-    "sortable",
-    "searchable",
-    "default",
-    "on_delete",
-    "related_name",
-)
-_FIELD_KEY_RANK = {key: rank for rank, key in enumerate(FIELD_KEY_ORDER)}
-
-
-def spec_yaml(spec: ProjectSpec, written: object = None) -> str:
-    """The text of a spec, as kept in the generated `uowgen.yml`.
-
-    One field a line, and no line wrapped however long (an enum's values stay on
-    their field's line). Keys are in the order the spec was written in (`written`:
-    its `models` as YAML read them), else a field's in `FIELD_KEY_ORDER`.
-    """
-    data = spec.to_data()
-    models = [
-        {**model, "fields": [_in_key_order(field) for field in model["fields"]]}
-        for model in data["models"]
-    ]
-    data["models"] = [
-        {
-            **model,
-            **({"access": _flow(model["access"])} if "access" in model else {}),
-            "fields": [_flow(field) for field in model["fields"]],
-        }
-        for model in in_written_order(models, written)
-    ]
-    return yaml.dump(
-        data,
-        Dumper=_SpecDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=float("inf"),  # PyYAML only compares it: never wrap
-    )
-
-
-def _in_key_order(field: dict[str, Any]) -> dict[str, Any]:
-    last = len(FIELD_KEY_ORDER)
-    return {
-        key: field[key]
-        for key in sorted(field, key=lambda key: _FIELD_KEY_RANK.get(key, last))
-    }
-
-
-class _Flow(dict[str, Any]):
-    """A mapping dumped on one line: `{name: email, type: str}`."""
-
-
-def _flow(value: dict[str, Any]) -> _Flow:
-    return _Flow(value)
-
-
-class _SpecDumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent list items under their key, as people write YAML by hand.
-        del indentless
-        super().increase_indent(flow, False)
-
-
-_SpecDumper.add_representer(
-    _Flow,
-    lambda dumper, data: dumper.represent_mapping(
-        "tag:yaml.org,2002:map", data.items(), flow_style=True
-    ),
-)
-# A string with a line break is double-quoted, where PyYAML escapes it (`\n`): single
-# quotes would fold it over lines, and it would break its field's line. U+0085 (NEXT
-# LINE) is one: PyYAML writes it raw in plain and single-quoted scalars, where it
-# reads back as a line break; double quotes escape it as `\N`.
-_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
-_SpecDumper.add_representer(
-    str,
-    lambda dumper, data: dumper.represent_scalar(
-        "tag:yaml.org,2002:str",
-        data,
-        style='"' if _LINE_BREAKS.intersection(data) else None,
-    ),
-)
-
-
-def _py_str(value: str) -> str:
-    """A Python string literal for any text: quotes, backslashes, newlines escaped."""
-    return repr(value)
-
-
-def _markdown(value: str) -> str:
-    return "".join(
-        f"\\{char}" if char in "\\`*_{}[]<>()#+-.!|" else char for char in value
-    )
-
-
 def _entity(table: Table) -> Entity:
     model = table.model
     module = naming.snake(model.name)
     plural = table.name
-    fields = [_field(model, c) for c in _spec_columns(table)]
+    fields = [_field(model, c) for c in queries.spec_columns(table)]
     # `auth.user_model`'s column: in the model, in no schema, list or filter.
     subject = next(
         (_field(model, c) for c in table.columns.values() if c.field is SUBJECT_FIELD),
         None,
     )
     refs = [f for f in fields if f.kind == "ref"]
-    filters = _filters(table, fields)
-    sort_keys = _sort_keys(table, fields)
+    filters = queries.filters(table, fields)
+    sort_keys = queries.sort_keys(table, fields)
     enums = [f.enum for f in fields if f.enum is not None]
     classes = naming.model_classes(model.name)
     return Entity(
@@ -291,94 +182,9 @@ def _entity(table: Table) -> Entity:
         row_capacity_limited=any(f.kind == "enum" and f.unique for f in fields),
         filters=filters,
         sort_keys=sort_keys,
-        sort_pattern=_py_str(_sort_pattern(sort_keys)),
+        sort_pattern=py_str(queries.sort_pattern(sort_keys)),
         subject=subject,
     )
-
-
-# The range operators of ordered types (numbers, dates, times, the timestamps).
-_RANGES = {
-    "gt": "is greater than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-}
-# What a query string's text is read as for a ref's id, and for the timestamps.
-_ID_FILTER = "QueryId"
-_TIMESTAMP_FILTER = "Instant"
-
-
-def _spec_columns(table: Table) -> list[Column]:
-    """The columns of the spec's fields, in order (not `auth.user_model`'s subject)."""
-    return [c for c in table.columns.values() if c.field is not SUBJECT_FIELD]
-
-
-def _filters(table: Table, fields: list[Field]) -> list[Filter]:
-    """A list's filters: equality on each field, ranges, null checks, search.
-
-    The query convention: `?name=value` is equality, `?name__<op>=value` the rest
-    (gt, gte, lt, lte, isnull, icontains), as in Django and fastcrud.
-    """
-    found: list[Filter] = []
-
-    def add(attr: str, operator: str, annotation: str, description: str) -> None:
-        param = f"{attr}__{operator}" if operator else attr
-        found.append(Filter(param, attr, operator, annotation, _py_str(description)))
-
-    for f, column in zip(fields, _spec_columns(table), strict=True):
-        kind = TYPES.get(f.kind)
-        if kind is not None and not kind.filterable:
-            continue
-        annotation = (
-            _ID_FILTER if kind is None else column.params.fill(kind.query_annotation())
-        )
-        add(f.attr, "", annotation, f"Rows whose `{f.attr}` equals this.")
-        if kind is not None and kind.ordered:
-            for operator, words in _RANGES.items():
-                add(
-                    f.attr, operator, annotation, f"Rows whose `{f.attr}` {words} this."
-                )
-        if f.optional:
-            add(
-                f.attr,
-                "isnull",
-                "bool",
-                f"true: rows without a `{f.attr}`; false: rows with one.",
-            )
-        if column.field.searchable:
-            add(
-                f.attr,
-                "icontains",
-                annotation,
-                f"Rows whose `{f.attr}` contains this text, in any letter case.",
-            )
-    for name in ("created_at", "updated_at"):
-        for operator, words in _RANGES.items():
-            add(name, operator, _TIMESTAMP_FILTER, f"Rows whose `{name}` {words} this.")
-    return found
-
-
-def _sort_keys(table: Table, fields: list[Field]) -> list[SortKey]:
-    """What a list may sort by: the id, the timestamps, and each indexed field.
-
-    Indexed: unique, `index`, `sortable` or a ref; the ORDER BY and the keyset
-    pages read that index.
-    """
-    keys = [
-        SortKey("id", "int", optional=False),
-        SortKey("created_at", "datetime", optional=False),
-        SortKey("updated_at", "datetime", optional=False),
-    ]
-    for f, column in zip(fields, _spec_columns(table), strict=True):
-        if column.unique_name is not None or column.index_name is not None:
-            keys.append(SortKey(f.attr, f.read_type, optional=f.optional))
-    return keys
-
-
-def _sort_pattern(keys: list[SortKey]) -> str:
-    """The regular expression of `?sort=`: keys, each maybe `-`, comma-separated."""
-    names = "|".join(key.name for key in keys)
-    return f"^-?({names})(,-?({names}))*$"
 
 
 def _field(model: ModelSpec, column: Column) -> Field:
@@ -391,7 +197,7 @@ def _field(model: ModelSpec, column: Column) -> Field:
         schema_type, sample = "Id", "None"
         column_args = _join(
             [
-                f"ForeignKey({_py_str(key.table + '.id')}, ondelete={key.on_delete!r})",
+                f"ForeignKey({py_str(key.table + '.id')}, ondelete={key.on_delete!r})",
                 "unique=True" if spec_field.unique else "",
                 "index=True" if not spec_field.unique else "",
             ]
@@ -434,7 +240,7 @@ def _field(model: ModelSpec, column: Column) -> Field:
             enum = Enum(
                 class_name=column.params.enum_class,
                 members=[
-                    (naming.enum_member(v), _py_str(v)) for v in column.params.values
+                    (naming.enum_member(v), py_str(v)) for v in column.params.values
                 ],
                 length=column.params.enum_length,
                 type_name=column.params.enum_type,
@@ -679,7 +485,7 @@ def _access(value: str) -> Access:
             value=value,
             kind="role",
             role=role,
-            code=f"AccessRule.role({_py_str(role)})",
+            code=f"AccessRule.role({py_str(role)})",
             label=f"a token with the role `{role}`",
         )
     if value == PUBLIC:
