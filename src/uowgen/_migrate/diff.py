@@ -34,7 +34,7 @@ from uowgen._migrate.operations import (
     _type_key,
 )
 from uowgen._migrate.pairing import _pair, _Pairs
-from uowgen._schema.tables import SHARED_COLUMNS, Column, Schema, Table
+from uowgen._schema.tables import SHARED_COLUMNS, Column, Link, Schema, Table
 from uowgen._schema.types import Value, placeholder
 from uowgen._spec.models import ProjectSpec, Renames
 from uowgen.errors import UowgenError
@@ -167,6 +167,8 @@ class _Diff:
         for name in target.order:
             if name not in paired:
                 self._create(target.tables[name])
+        # Tables of links once both sides' tables exist, and before any goes.
+        self._links()
         for name in target.order:
             if name in paired:
                 self._alter(source.tables[paired[name]], target.tables[name])
@@ -177,11 +179,67 @@ class _Diff:
                 self.ops.append(ops.DropTableOp.from_table(table.table))
                 self.changes.append(f"drop table {table.name}")
 
-    def _create(self, table: Table) -> None:
+    def _create(self, table: Table | Link) -> None:
         self.ops.append(ops.CreateTableOp.from_table(table.table))
         for index in sorted(table.table.indexes, key=lambda ix: str(ix.name)):
             self.ops.append(ops.CreateIndexOp.from_index(index))
         self.changes.append(f"create table {table.name}")
+
+    def _links(self) -> None:
+        """Tables of links: made and dropped with their many fields.
+
+        A rename that changes a name in one moves its links to the new table.
+        """
+        kept: set[tuple[str, str]] = set()
+        for (model, field), link in self.target.links.items():
+            before = self._paired_link(model, field, link)
+            if before is None:
+                self._create(link)
+                continue
+            kept.add((before.model.name, before.field.name))
+            if _link_shape(before) != _link_shape(link):
+                self._move_links(before, link)
+        for key, link in self.source.links.items():
+            if key not in kept:
+                self.ops.append(ops.DropTableOp.from_table(link.table))
+                self.changes.append(f"drop table {link.name}")
+
+    def _paired_link(self, model: str, field: str, link: Link) -> Link | None:
+        """The source's table of the same links, if the field is paired.
+
+        The linked model must be paired too: a field retargeted starts empty.
+        """
+        old_model = self.pairs.models.get(model)
+        old_field = self.pairs.fields.get((model, field))
+        if old_model is None or old_field is None:
+            return None
+        before = self.source.links.get((old_model, old_field))
+        if before is None or self.pairs.models.get(link.target) != before.target:
+            return None
+        return before
+
+    def _move_links(self, before: Link, after: Link) -> None:
+        """Copy the links aside, drop the old table, make the new one, copy back.
+
+        The copy has no constraints, so the new table may take the old one's
+        name, and its key's and index's (names PostgreSQL keeps schema-wide).
+        """
+        self.ops += [
+            ops.ExecuteSQLOp(
+                f'CREATE TABLE "{_LINKS_COPY}" AS SELECT "{before.owner}" AS owner, '
+                f'"{before.other}" AS other FROM "{before.name}"'
+            ),
+            ops.DropTableOp.from_table(before.table),
+        ]
+        self._create(after)
+        self.ops += [
+            ops.ExecuteSQLOp(
+                f'INSERT INTO "{after.name}" ("{after.owner}", "{after.other}") '
+                f'SELECT owner, other FROM "{_LINKS_COPY}"'
+            ),
+            ops.ExecuteSQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
+        ]
+        self.changes[-1] = f"move the links of {before.name} to {after.name}"
 
     def _alter(self, before: Table, after: Table) -> None:
         name = after.name
@@ -385,6 +443,15 @@ class _Diff:
                 "rows may have no value"
             )
         return None
+
+
+# Where links wait while their table is made again (`_Diff._move_links`).
+_LINKS_COPY = "uowgen_links_copy"
+
+
+def _link_shape(link: Link) -> tuple[str, ...]:
+    """Every name a table of links has: equal shapes are the same table."""
+    return (link.name, link.owner, link.other, link.owner_table, link.target_table)
 
 
 _KINDS = {"unique": "unique constraint", "foreignkey": "foreign key", "index": "index"}

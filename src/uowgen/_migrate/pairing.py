@@ -89,9 +89,9 @@ def _pair_fields(
             )
             continue
         old_model = models[model]
-        if new_field not in new.tables[model].columns:
+        if new_field not in _field_names(new, model):
             problems.append(f"{where}: renamed, but the new spec has no such field")
-        elif old_field not in old.tables[old_model].columns:
+        elif old_field not in _field_names(old, old_model):
             problems.append(
                 f"{where}: renamed from {old_field!r}, which model {old_model!r} "
                 "does not have in the old spec"
@@ -104,6 +104,13 @@ def _pair_fields(
     for model, old_model in models.items():
         before, after = old.tables[old_model].columns, new.tables[model].columns
         taken = used[model]
+        # Many fields (tables of links) by name; a rename said so above.
+        old_links = {link.field.name for link in old.links_of(old_model)}
+        for link in new.links_of(model):
+            name = link.field.name
+            if (model, name) not in fields and name in old_links and name not in taken:
+                fields[model, name] = name
+                taken.add(name)
         for name in after:
             if (model, name) not in fields and name in before and name not in taken:
                 fields[model, name] = name
@@ -129,3 +136,9 @@ def _pair_fields(
                     f"is still field {owner!r}'s in the old spec; rename in two steps"
                 )
     return fields
+
+
+def _field_names(schema: Schema, model: str) -> set[str]:
+    """A model's fields: its columns' and its many fields'."""
+    columns = set(schema.tables[model].columns)
+    return columns | {link.field.name for link in schema.links_of(model)}

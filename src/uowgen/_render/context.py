@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from uowgen._migrate.writer import initial_migration
 from uowgen._render import queries
@@ -29,6 +29,8 @@ from uowgen._render.contract import (
     Enum,
     Field,
     Filter,
+    Link,
+    LinkedBy,
     ModelImports,
     Pick,
     Ref,
@@ -38,7 +40,7 @@ from uowgen._render.contract import (
 )
 from uowgen._render.literals import markdown, py_str
 from uowgen._render.spec_text import spec_yaml
-from uowgen._schema import naming
+from uowgen._schema import naming, tables
 from uowgen._schema.tables import Column, Schema, Table
 from uowgen._schema.types import TYPES
 from uowgen._spec.models import (
@@ -61,16 +63,23 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
     `written` is the `models` answer as given: `uowgen.yml` keeps its key order.
     """
     schema = Schema(spec)
-    entities = [_entity(schema.tables[model.name]) for model in spec.models]
+    entities = [
+        _entity(schema.tables[model.name], schema.links_of(model.name))
+        for model in spec.models
+    ]
     by_name = {entity.name: entity for entity in entities}
     for model in spec.models:
         for spec_field in model.fields:
             if spec_field.type == "ref" and spec_field.to is not None:
                 target = by_name[spec_field.to]
                 target.reverse.append(_reverse(model, spec_field, target))
+    for link in schema.links.values():
+        by_name[link.target].linked_by.append(_linked_by(link))
     for entity in entities:
         related = {(f.ref.module, f.ref.target) for f in entity.refs if f.ref}
         related |= {(r.source_module, r.source) for r in entity.reverse}
+        related |= {(link.target_module, link.target) for link in entity.links}
+        related |= {(by.source_module, by.source) for by in entity.linked_by}
         related.discard((entity.module, entity.name))
         entity.type_checking_imports = sorted(related)
     in_order = [by_name[name] for name in schema.order if name in by_name]
@@ -112,6 +121,7 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
             "sample_values": any(
                 "values." in f.sample for e in entities for f in e.fields
             ),
+            "links": any(e.links for e in entities),
         },
         example=_worked_example(entities),
         hostile=_hostile_examples(entities),
@@ -120,7 +130,7 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
     )
 
 
-def _entity(table: Table) -> Entity:
+def _entity(table: Table, links: Sequence[tables.Link] = ()) -> Entity:
     model = table.model
     module = naming.snake(model.name)
     plural = table.name
@@ -131,7 +141,8 @@ def _entity(table: Table) -> Entity:
         None,
     )
     refs = [f for f in fields if f.kind == "ref"]
-    filters = queries.filters(table, fields)
+    entity_links = [_link(link) for link in links]
+    filters = queries.filters(table, fields, entity_links)
     sort_keys = queries.sort_keys(table, fields)
     enums = [f.enum for f in fields if f.enum is not None]
     classes = naming.model_classes(model.name)
@@ -166,7 +177,9 @@ def _entity(table: Table) -> Entity:
         enums=enums,
         unique_fields=[f for f in fields if f.unique and f.kind != "ref"],
         unique_probe=next((f for f in fields if f.unique), None),
-        not_null=[f.attr for f in fields if not f.optional],
+        # An update may leave these out, never set them to null.
+        not_null=[f.attr for f in fields if not f.optional]
+        + [link.ids for link in entity_links],
         update_field=next(
             (
                 f
@@ -175,15 +188,60 @@ def _entity(table: Table) -> Entity:
             ),
             None,
         ),
-        model_imports=_model_imports([*fields, subject] if subject else fields),
-        schema_imports=_schema_imports(fields, filters, sort_keys),
-        ref_modules=sorted({(f.ref.module, f.ref.target) for f in refs if f.ref}),
+        model_imports=_model_imports(
+            [*fields, subject] if subject else fields, links=bool(links)
+        ),
+        schema_imports=_schema_imports(
+            fields, filters, sort_keys, links=bool(entity_links)
+        ),
+        # The modules whose summaries a read embeds: refs' and many fields' targets.
+        ref_modules=sorted(
+            {(f.ref.module, f.ref.target) for f in refs if f.ref}
+            | {(link.target_module, link.target) for link in entity_links}
+        ),
         factory_refs=sorted({f.ref.module for f in refs if f.ref and not f.optional}),
         row_capacity_limited=any(f.kind == "enum" and f.unique for f in fields),
         filters=filters,
         sort_keys=sort_keys,
         sort_pattern=py_str(queries.sort_pattern(sort_keys)),
         subject=subject,
+        links=entity_links,
+        link_targets=sorted({link.target for link in entity_links} - {model.name}),
+    )
+
+
+def _link(link: tables.Link) -> Link:
+    target_module = naming.snake(link.target)
+    return Link(
+        name=link.field.name,
+        label=link.field.name.replace("_", " "),
+        route="/" + naming.kebab(link.field.name),
+        table=link.name,
+        owner=link.owner,
+        other=link.other,
+        ids=link.ids,
+        stem=link.other.removesuffix("_id"),
+        target=link.target,
+        target_module=target_module,
+        target_plural=link.target_table,
+        target_route="/" + naming.kebab(link.target_table),
+        target_admin_key=naming.kebab(link.target_table),
+        summary=f"{link.target}Summary",
+        back_populates=link.back_populates,
+        self_reference=link.target == link.model.name,
+    )
+
+
+def _linked_by(link: tables.Link) -> LinkedBy:
+    return LinkedBy(
+        name=link.back_populates,
+        source=link.model.name,
+        source_module=naming.snake(link.model.name),
+        table=link.name,
+        owner=link.owner,
+        other=link.other,
+        back_populates=link.field.name,
+        self_reference=link.target == link.model.name,
     )
 
 
@@ -292,11 +350,14 @@ def _column_default(kind: str, default: str | None) -> str:
     return "default=dict" if default == "{}" else f"default=lambda: {default}"
 
 
-def _model_imports(fields: list[Field]) -> ModelImports:
+def _model_imports(fields: list[Field], *, links: bool = False) -> ModelImports:
     """What a model module imports, by source, so templates print exact imports."""
     sqlalchemy: set[str] = set()
     project: set[str] = set()
     stdlib: set[str] = set()
+    if links:  # its tables of links
+        sqlalchemy.update(("Column", "ForeignKey", "Table"))
+        project.add("ID_TYPE")
     for f in fields:
         if f.kind == "ref":
             sqlalchemy.add("ForeignKey")
@@ -327,11 +388,17 @@ _SCHEMA_IMPORTS = {
 
 
 def _schema_imports(
-    fields: list[Field], filters: list[Filter], sort_keys: list[SortKey]
+    fields: list[Field],
+    filters: list[Filter],
+    sort_keys: list[SortKey],
+    *,
+    links: bool = False,
 ) -> SchemaImports:
     """What a schema module imports: exactly the names its annotations use."""
     code = " ".join(
         [
+            # A many field's update: `LinkIds | SkipJsonSchema[None]`.
+            "SkipJsonSchema" if links else "",
             *(
                 text
                 for f in fields

@@ -79,6 +79,7 @@ class Filter:
     operator: str  # "" (equals), gt, gte, lt, lte, isnull, icontains
     annotation: str  # what the text is read as (`| None` added by the template)
     description: str  # a Python literal, for the OpenAPI document
+    linked: bool = False  # a many field's: rows linked to that id (`?tag_id=3`)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,42 @@ class Reverse:
     source_admin_key: str
     back_populates: str
     column: str
+    self_reference: bool
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many field (`tags`): its table of links, relationship and API names."""
+
+    name: str  # the field, and the relationship on the model
+    label: str  # for docs and messages: "tags"
+    route: str  # the links under a row: `/{id}/tags/{tag_id}`
+    table: str  # the table of links, and its variable in the model's module
+    owner: str  # the table's column of this model's id
+    other: str  # its column of the linked id: the URL's and the list filter's name
+    ids: str  # the create and update schemas' list of linked ids: `tag_ids`
+    stem: str  # names one link in functions: `link_article_tag`
+    target: str
+    target_module: str
+    target_plural: str  # the target's table, and its repository on a transaction
+    target_route: str
+    target_admin_key: str
+    summary: str  # the schema a read embeds each linked row as
+    back_populates: str  # the collection on the target
+    self_reference: bool
+
+
+@dataclass(frozen=True)
+class LinkedBy:
+    """The collection a many field adds to its target (`tag.articles`)."""
+
+    name: str
+    source: str
+    source_module: str
+    table: str
+    owner: str
+    other: str
+    back_populates: str
     self_reference: bool
 
 
@@ -189,6 +226,11 @@ class Entity:
     # The model of `auth.user_model`: its `subject` column (not in `fields`: no API
     # body sets it).
     subject: Field | None = None
+    # The many fields, and the collections other models' many fields add here.
+    links: list[Link] = field(default_factory=list)
+    # The models its many fields link to, besides itself (its repository imports).
+    link_targets: list[str] = field(default_factory=list)
+    linked_by: list[LinkedBy] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ The query convention lives here, once: `?name=value` is equality,
 
 from __future__ import annotations
 
-from uowgen._render.contract import Field, Filter, SortKey
+from collections.abc import Sequence
+
+from uowgen._render.contract import Field, Filter, Link, SortKey
 from uowgen._render.literals import py_str
 from uowgen._schema.tables import Column, Table
 from uowgen._schema.types import TYPES
@@ -29,7 +31,9 @@ def spec_columns(table: Table) -> list[Column]:
     return [c for c in table.columns.values() if c.field is not SUBJECT_FIELD]
 
 
-def filters(table: Table, fields: list[Field]) -> list[Filter]:
+def filters(
+    table: Table, fields: list[Field], links: Sequence[Link] = ()
+) -> list[Filter]:
     """A list's filters: equality on each field, ranges, null checks, search.
 
     The query convention: `?name=value` is equality, `?name__<op>=value` the rest
@@ -37,9 +41,18 @@ def filters(table: Table, fields: list[Field]) -> list[Filter]:
     """
     found: list[Filter] = []
 
-    def add(attr: str, operator: str, annotation: str, description: str) -> None:
+    def add(
+        attr: str,
+        operator: str,
+        annotation: str,
+        description: str,
+        *,
+        linked: bool = False,
+    ) -> None:
         param = f"{attr}__{operator}" if operator else attr
-        found.append(Filter(param, attr, operator, annotation, py_str(description)))
+        found.append(
+            Filter(param, attr, operator, annotation, py_str(description), linked)
+        )
 
     for f, column in zip(fields, spec_columns(table), strict=True):
         kind = TYPES.get(f.kind)
@@ -71,6 +84,15 @@ def filters(table: Table, fields: list[Field]) -> list[Filter]:
     for name in ("created_at", "updated_at"):
         for operator, words in _RANGES.items():
             add(name, operator, _TIMESTAMP_FILTER, f"Rows whose `{name}` {words} this.")
+    for link in links:
+        # `?tag_id=3`: the rows linked to that tag (EXISTS on the table of links).
+        add(
+            link.other,
+            "",
+            _ID_FILTER,
+            f"Rows whose `{link.name}` include the {link.target} with this id.",
+            linked=True,
+        )
     return found
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.types import TypeEngine
 
 from uowgen._schema import naming
 from uowgen._schema.types import TYPES, FieldType, Params, Value, params
-from uowgen._spec.models import SUBJECT_FIELD
+from uowgen._spec.models import SUBJECT_FIELD, link_columns, related_name
 
 if TYPE_CHECKING:
     from uowgen._spec.models import FieldSpec, ModelSpec, ProjectSpec
@@ -101,8 +101,34 @@ class Table:
     model: ModelSpec
     name: str
     pk_name: str
-    columns: dict[str, Column]  # by field name, in spec order
+    columns: dict[str, Column]  # by field name, in spec order (no many fields)
     table: sa.Table
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many field's table of links: one row per linked pair, nothing else.
+
+    Its primary key is the pair (the owner's id first, which reads a row's links);
+    the second column has an index of its own (which reads a target's rows, and
+    finds the links to delete with a target). Both keys cascade on delete.
+    """
+
+    model: ModelSpec  # the model that declares the field
+    field: FieldSpec
+    name: str  # the table's
+    owner: str  # the column of the model's id
+    other: str  # the column of the linked row's id: the link's name in URLs
+    owner_table: str
+    target: str  # the linked model
+    target_table: str
+    back_populates: str  # the collection on the target
+    table: sa.Table
+
+    @property
+    def ids(self) -> str:
+        """The create and update schemas' list of linked ids (`tag_ids`)."""
+        return f"{self.other}s"
 
 
 class Schema:
@@ -124,10 +150,58 @@ class Schema:
         # Referenced tables first, so every foreign key names a table already there.
         for name in self.order:
             self.tables[name] = self._table(by_name[name])
+        # Tables of links last: they point at two models' tables.
+        self.links: dict[tuple[str, str], Link] = {}
+        for model in self.models:
+            for spec_field in model.fields:
+                if spec_field.type == "many":
+                    self.links[model.name, spec_field.name] = self._link(
+                        model, spec_field
+                    )
+
+    def links_of(self, model: str) -> list[Link]:
+        """The links a model's many fields make, in spec order."""
+        return [link for (owner, _), link in self.links.items() if owner == model]
+
+    def _link(self, model: ModelSpec, spec_field: FieldSpec) -> Link:
+        assert spec_field.to is not None
+        owner_table = self.table_names[model.name]
+        target_table = self.table_names[spec_field.to]
+        name = f"{owner_table}_{spec_field.name}"
+        owner, other = link_columns(model, spec_field)
+        table = sa.Table(
+            name,
+            self.metadata,
+            sa.Column(
+                owner,
+                ID_TYPE,
+                sa.ForeignKey(f"{owner_table}.id", ondelete="CASCADE"),
+                primary_key=True,
+            ),
+            sa.Column(
+                other,
+                ID_TYPE,
+                sa.ForeignKey(f"{target_table}.id", ondelete="CASCADE"),
+                primary_key=True,
+                index=True,
+            ),
+        )
+        return Link(
+            model=model,
+            field=spec_field,
+            name=name,
+            owner=owner,
+            other=other,
+            owner_table=owner_table,
+            target=spec_field.to,
+            target_table=target_table,
+            back_populates=related_name(model, spec_field),
+            table=table,
+        )
 
     def _table(self, model: ModelSpec) -> Table:
         name = self.table_names[model.name]
-        fields = list(model.fields)
+        fields = [f for f in model.fields if f.type != "many"]  # see `_link`
         if self.spec.auth is not None and self.spec.auth.user_model == model.name:
             fields.append(SUBJECT_FIELD)  # the token's subject: see SUBJECT_FIELD
         columns = {f.name: self._column(model, name, f) for f in fields}

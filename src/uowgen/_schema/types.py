@@ -593,10 +593,12 @@ TYPES: dict[str, FieldType] = {
         ),
     )
 }
-# The spec's type names: the column types, then `ref` (a foreign key to an id).
-FIELD_TYPES: tuple[str, ...] = (*TYPES, "ref")
-# Options only a ref takes.
+# The spec's type names: the column types, then `ref` (a foreign key to an id) and
+# `many` (links to any number of rows of another model, through a table of links).
+FIELD_TYPES: tuple[str, ...] = (*TYPES, "ref", "many")
+# Options only a ref takes, and those a many field takes.
 REF_OPTIONS = ("to", "on_delete", "related_name")
+MANY_OPTIONS = ("to", "related_name")
 
 
 def placeholder(spec_field: FieldSpec) -> Value:

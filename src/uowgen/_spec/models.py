@@ -329,9 +329,14 @@ class Renames:
 
 
 def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
-    """Name the collection a ref adds to its target: `users`, or `reviews_by_author`."""
+    """The collection a ref or a many field adds to its target: `users`, ...
+
+    ... or `reviews_by_author` when two fields of the model point at one target.
+    """
     plural = _naming.table(model.name, model.plural)
-    same_target = [f for f in model.fields if f.type == "ref" and f.to == field.to]
+    same_target = [f for f in model.fields if f.type == field.type and f.to == field.to]
+    if field.type == "many" and model.name == field.to:
+        return f"{plural}_by_{field.name}"
     if len(same_target) > 1:
         return f"{plural}_by_{field.name}"
     if model.name == field.to:
@@ -340,5 +345,31 @@ def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
 
 
 def related_name(model: ModelSpec, field: FieldSpec) -> str:
-    """The reverse collection name a ref gets on its target."""
+    """The reverse collection name a ref or many field gets on its target."""
     return field.related_name or _default_related_name(model, field)
+
+
+def column_names(model: ModelSpec) -> set[str]:
+    """The names of a model's columns from its fields (a ref's is `<name>_id`)."""
+    return {
+        f"{f.name}_id" if f.type == "ref" else f.name
+        for f in model.fields
+        if f.type != "many"
+    }
+
+
+def link_columns(model: ModelSpec, field: FieldSpec) -> tuple[str, str]:
+    """A many field's two columns in its table of links: the model's id, the other's.
+
+    The second is also the name of the link in URLs (`/sets/{set_id}/tags/{tag_id}`)
+    and of the list's filter (`?tag_id=`): `<target>_id`, or `<field>_<target>_id`
+    when that would be ambiguous (a link to its own model, two many fields to one
+    model) or is a column's name already.
+    """
+    assert field.to is not None
+    owner = f"{_naming.snake(model.name)}_id"
+    other = f"{_naming.snake(field.to)}_id"
+    same_target = [f for f in model.fields if f.type == "many" and f.to == field.to]
+    if field.to == model.name or len(same_target) > 1 or other in column_names(model):
+        other = f"{field.name}_{other}"
+    return owner, other

@@ -9,10 +9,12 @@ grammar (`HELP` shows it to users, with examples):
              | "decimal" ["(" (PRECISION ["," SCALE] | "," SCALE) ")"]
              | "enum" ["[" [value {"," value}] "]"]
              | "ref" ["?"] ":" MODEL
+             | "many" ":" MODEL
              | "text" | "int" | "bigint" | "float" | "bool"
              | "date" | "datetime" | "time" | "uuid" | "json"
     modifier = "unique" | "index" | "sortable" | "searchable"
              | "cascade" | "restrict" | "set_null" | "related=" NAME   (refs only)
+             | "related=" NAME                                       (many)
     value    = BARE | JSON_STRING
 
 - One `?` marks the field optional; it may end the name, the type (after its
@@ -28,7 +30,7 @@ grammar (`HELP` shows it to users, with examples):
   read as the field's type. int: an integer; float: a number (an integer stays an
   int); bool: `true` or `false`; json: a JSON value. Every other type keeps it as
   text, unless it starts with `"`: then it is one JSON string, so `="a b"` and
-  `=""` work. A ref takes no default.
+  `=""` work. A ref or a many field takes no default.
 
 Parsing checks only what it needs to build the field with the right option types;
 names, references, ranges and whether a default fits are the spec validator's job.
@@ -62,6 +64,7 @@ Types: TYPES
   price:decimal(10,2)           precision 10, scale 2; decimal(10) sets precision
   status:enum[active,blocked]   enum values; quote odd ones: enum["sold out",new]
   owner:ref:User                a reference to the model User
+  tags:many:Tag                 links to any number of Tag rows (many-to-many)
 A `?` after the name, the type or a modifier makes the field optional:
   color:str?   color?:str   owner:ref:User?
 Modifiers: unique, index, sortable (lists may sort by it: ?sort=-NAME) and
@@ -204,21 +207,21 @@ def format_field(field: Mapping[str, Any] | FieldSpec) -> str:
             text += ("" if scale is None else f",{scale}") + ")"
     if kind == "enum" and (values := option("values")) is not None:
         text += "[" + ",".join(_format_value(value) for value in values) + "]"
-    if kind == "ref":
+    if kind in ("ref", "many"):
         target = option("to")
         if target is None:
-            raise ValueError("a ref needs `to`")
+            raise ValueError(f"a {kind} field needs `to`")
         text += ":" + _word("to", target)
     text += "?" if option("optional") else ""
     if kind == "ref" and (on_delete := option("on_delete")) is not None:
         text += f":{on_delete}"
-    if kind == "ref" and (related := option("related_name")) is not None:
+    if kind in ("ref", "many") and (related := option("related_name")) is not None:
         text += ":related=" + _word("related_name", related)
     text += ":unique" if option("unique") else ""
     text += ":index" if option("index") else ""
     text += ":sortable" if option("sortable") else ""
     text += ":searchable" if option("searchable") else ""
-    if kind != "ref" and (default := option("default")) is not None:
+    if kind not in ("ref", "many") and (default := option("default")) is not None:
         text += "=" + _format_default(kind, default)
     left = sorted(set(data) - written)
     if left:
@@ -262,7 +265,7 @@ class _Parser:
             )
         self.pos += 1
         self.read_type()
-        if self.kind == "ref":
+        if self.kind in ("ref", "many"):
             self.read_target()
         while self.peek() == ":":
             self.pos += 1
@@ -327,8 +330,8 @@ class _Parser:
                 if not arguments[1]:
                     self.fail(f"expected a scale after ',' {expected}")
                 self.field["scale"] = self.whole(arguments[1], "scale", text)
-        elif self.kind in ("enum", "ref"):
-            example = "enum[a,b]" if self.kind == "enum" else "ref:User"
+        elif self.kind in ("enum", "ref", "many"):
+            example = "enum[a,b]" if self.kind == "enum" else f"{self.kind}:User"
             self.fail(f"write {self.kind} as in {example!r}, not {text!r}")
         else:
             self.fail(
@@ -414,18 +417,19 @@ class _Parser:
         return value
 
     def read_target(self) -> None:
-        example = f"{self.field['name']}:ref:User"
+        kind = self.kind
+        example = f"{self.field['name']}:{kind}:User"
         if self.peek() != ":":
             self.fail(
-                f"expected ':' and the target model after 'ref', as in {example!r}"
+                f"expected ':' and the target model after {kind!r}, as in {example!r}"
             )
         self.pos += 1
         target = self.read_until(_STOPS)
         if not target:
-            self.fail(f"expected the target model after 'ref:', as in {example!r}")
+            self.fail(f"expected the target model after '{kind}:', as in {example!r}")
         if target in (*_MODIFIERS, *_ON_DELETE, "related"):
             self.fail(
-                f"expected the target model after 'ref:', got the modifier "
+                f"expected the target model after '{kind}:', got the modifier "
                 f"{target!r}; as in {example + ':' + target!r}"
             )
         self.field["to"] = target
@@ -434,7 +438,10 @@ class _Parser:
     def read_modifier(self) -> None:
         at = self.pos
         word = self.read_until(_STOPS)
-        allowed = (*_MODIFIERS, *_REF_MODIFIERS) if self.kind == "ref" else _MODIFIERS
+        allowed = {
+            "ref": (*_MODIFIERS, *_REF_MODIFIERS),
+            "many": ("related=NAME",),
+        }.get(self.kind, _MODIFIERS)
         expected = f"expected one of {', '.join(allowed)}"
         if word == "related" and self.peek() == "=":
             self.pos += 1
@@ -464,9 +471,14 @@ class _Parser:
         self.end_part(word)
 
     def set_option(self, key: str, value: object, written: str) -> None:
-        if key in ("on_delete", "related_name") and self.kind != "ref":
+        if key in ("on_delete", "related_name") and self.kind not in ("ref", "many"):
             self.fail(
                 f"modifier {written!r} applies only to a ref, not to a {self.kind}"
+            )
+        if self.kind == "many" and key != "related_name":
+            self.fail(
+                f"modifier {written!r} does not apply to a many field; it takes only "
+                "'related=NAME'"
             )
         if key in self.field:
             previous = self.field[key]
@@ -478,8 +490,8 @@ class _Parser:
     def read_default(self) -> object:
         text = self.token[self.pos :]
         kind = self.kind
-        if kind == "ref":
-            self.fail("a ref takes no default; drop the '=' part")
+        if kind in ("ref", "many"):
+            self.fail(f"a {kind} field takes no default; drop the '=' part")
         if kind in _TEXT_DEFAULTS:
             if not text.startswith('"'):
                 return text

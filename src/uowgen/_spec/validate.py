@@ -23,6 +23,7 @@ from uowgen._schema.types import (
     DEFAULT_PRECISION,
     DEFAULT_SCALE,
     FIELD_TYPES,
+    MANY_OPTIONS,
     MAX_STR_LENGTH,
     REF_OPTIONS,
     TYPES,
@@ -44,6 +45,8 @@ from uowgen._spec.models import (
     FieldSpec,
     ModelSpec,
     ProjectSpec,
+    column_names,
+    link_columns,
     related_name,
 )
 from uowgen.errors import SpecError
@@ -384,6 +387,15 @@ class _Checker:
                     fwhere,
                     f"its foreign key column `{field.name}_id` clashes with a field",
                 )
+            if field.type == "many" and field.to is not None:
+                _, other = link_columns(model, field)
+                ids = f"{other}s"  # the create and update schemas' list of ids
+                if ids in names or ids in column_names(model):
+                    self.add(
+                        fwhere,
+                        f"its list of ids `{ids}` (in create and update) clashes "
+                        "with a field; rename one",
+                    )
 
     def _check_name(self, where: str, name: str, *, pascal: bool) -> bool:
         pattern, style = (
@@ -433,7 +445,7 @@ class _Checker:
             )
             return
         self._check_options(field, where)
-        if field.type == "ref":
+        if field.type in ("ref", "many"):
             self._check_ref(model, field, where)
         if field.type == "enum":
             self._check_enum(field, where)
@@ -447,7 +459,10 @@ class _Checker:
             option: [name for name, kind in TYPES.items() if option in kind.options]
             for option in ("max_length", "precision", "scale", "values")
         }
-        allowed.update((option, ["ref"]) for option in REF_OPTIONS)
+        allowed.update(
+            (option, ["ref", "many"] if option in MANY_OPTIONS else ["ref"])
+            for option in REF_OPTIONS
+        )
         for option, types in allowed.items():
             if getattr(field, option) is not None and field.type not in types:
                 self.add(where, f"`{option}` applies only to type {'/'.join(types)}")
@@ -464,6 +479,17 @@ class _Checker:
                 self.add(where, "`scale` must be between 0 and `precision`")
         if field.type == "ref" and field.default is not None:
             self.add(where, "a ref cannot have a default")
+        if field.type == "many":
+            # A set of links: none is its empty value, and its table is indexed.
+            for option in ("optional", "unique", "index", "sortable", "searchable"):
+                if getattr(field, option):
+                    self.add(
+                        where,
+                        f"a many field cannot be {option} (it is a set of links, "
+                        "empty by default)",
+                    )
+            if field.default is not None:
+                self.add(where, "a many field cannot have a default (it starts empty)")
         if field.type == "json" and (field.unique or field.index):
             self.add(where, "a json field cannot be unique or indexed")
         if field.type == "bool" and field.unique:
@@ -476,12 +502,12 @@ class _Checker:
 
     def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
         if field.to is None:
-            self.add(where, "a ref needs `to: <ModelName>`")
+            self.add(where, f"a {field.type} field needs `to: <ModelName>`")
             return
         if field.to not in self.models and self.all_models_named:
             known = ", ".join(sorted(self.models))
             self.add(where, f"refers to unknown model {field.to!r} (models: {known})")
-        if field.to == model.name and not field.optional:
+        if field.to == model.name and field.type == "ref" and not field.optional:
             self.add(where, "a reference to its own model needs `optional: true`")
         if field.on_delete == "set_null" and not field.optional:
             self.add(where, "`on_delete: set_null` needs `optional: true`")
@@ -551,12 +577,13 @@ class _Checker:
                 fwhere = f"{where}, field {field.name!r}"
                 if field.type == "enum":
                     claim(_naming.enum_class(model.name, field.name), fwhere)
-                if field.type == "ref" and field.to in self.models:
+                if field.type == "many":
+                    owner_table = _naming.table(model.name, model.plural)
+                    claim(f"table {owner_table}_{field.name}", fwhere)
+                if field.type in ("ref", "many") and field.to in self.models:
                     target = self.models[field.to]
                     name = related_name(model, field)
-                    taken = {f.name for f in target.fields} | {
-                        f"{f.name}_id" for f in target.fields if f.type == "ref"
-                    }
+                    taken = {f.name for f in target.fields} | column_names(target)
                     if name in taken or name in RESERVED_FIELD_NAMES:
                         self.add(
                             fwhere,
