@@ -85,7 +85,7 @@ enum_values = st.lists(
 
 @st.composite
 def scalar_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    kind = draw(st.sampled_from([t for t in FIELD_TYPES if t != "ref"]))
+    kind = draw(st.sampled_from([t for t in FIELD_TYPES if t not in ("ref", "many")]))
     data: dict[str, Any] = {"name": name, "type": kind}
     if draw(st.booleans()):
         data["optional"] = True
@@ -145,7 +145,22 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
         field_list = draw(st.lists(field_names, min_size=1, max_size=5, unique=True))
         fields = []
         for field_name in field_list:
-            if draw(st.integers(0, 3)) == 0:
+            roll = draw(st.integers(0, 7))
+            if roll == 7:
+                # Links may point anywhere, itself included: a table of links
+                # comes after both tables. The reverse collection is named, as
+                # a ref and a many field to one model would share the default.
+                target = draw(st.sampled_from(names))
+                module = _naming.snake(name)
+                fields.append(
+                    {
+                        "name": field_name,
+                        "type": "many",
+                        "to": target,
+                        "related_name": f"{field_name}_{module}",
+                    }
+                )
+            elif roll < 2:
                 # Refs point only at earlier models (or self), so there is no cycle.
                 target = draw(st.sampled_from(names[: position + 1]))
                 optional = target == name or draw(st.booleans())

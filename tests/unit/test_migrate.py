@@ -115,6 +115,8 @@ def describe(op: ops.MigrateOperation) -> str:
         )
     if isinstance(op, ops.DropConstraintOp):
         return f"drop {op.constraint_type} {op.constraint_name}"
+    if isinstance(op, ops.ExecuteSQLOp):
+        return f"sql {op.sqltext}"
     if type(op).__name__ == "_FillOp":
         target = getattr(op, "table_name", "")
         column = getattr(op, "column_name", "")
@@ -1051,3 +1053,165 @@ def test_turning_the_admin_on_creates_its_logins_table_and_off_drops_it() -> Non
         "updated_at",
     ]
     assert "admin_sessions" not in build_metadata(off).tables
+
+
+# --- many fields: tables of links ---------------------------------------------
+
+TAG = model("Tag", f("label", unique=True))
+TAGGED = spec(TAG, with_fields(POST, f("tags", "many", to="Tag")), USER)
+MOVE = [
+    (
+        'sql CREATE TABLE "uowgen_links_copy" AS SELECT "{owner}" AS owner, '
+        '"{other}" AS other FROM "{old}"'
+    ),
+    "drop table {old}",
+    "create table {new}",
+    "create index ix_{new}_{new_other} ({new_other})",
+    (
+        'sql INSERT INTO "{new}" ("{new_owner}", "{new_other}") SELECT owner, other '
+        'FROM "uowgen_links_copy"'
+    ),
+    'sql DROP TABLE "uowgen_links_copy"',
+]
+
+
+def moved(
+    old: str, owner: str, other: str, new: str, new_owner: str, new_other: str
+) -> list[str]:
+    names = {
+        "old": old,
+        "owner": owner,
+        "other": other,
+        "new": new,
+        "new_owner": new_owner,
+        "new_other": new_other,
+    }
+    return [line.format(**names) for line in MOVE]
+
+
+def test_a_many_field_is_a_table_of_links_keyed_by_the_pair() -> None:
+    revision = plan(spec(TAG, POST, USER), TAGGED)
+    assert up(revision) == [
+        "create table posts_tags",
+        "create index ix_posts_tags_tag_id (tag_id)",
+    ]
+    assert down(revision) == ["drop table posts_tags"]
+    create = revision.upgrade_ops.ops[0]
+    assert isinstance(create, ops.CreateTableOp)
+    table = create.to_table()
+    assert [c.name for c in table.columns] == ["post_id", "tag_id"]
+    assert [c.name for c in table.primary_key.columns] == ["post_id", "tag_id"]
+    keys = {
+        str(key.name): (key.elements[0].target_fullname, key.ondelete)
+        for key in table.foreign_key_constraints
+    }
+    assert keys == {
+        "fk_posts_tags_post_id_posts": ("posts.id", "CASCADE"),
+        "fk_posts_tags_tag_id_tags": ("tags.id", "CASCADE"),
+    }
+
+
+def test_a_many_field_is_not_a_column_of_its_model() -> None:
+    assert [c.name for c in build_metadata(TAGGED).tables["posts"].columns] == [
+        "id",
+        "title",
+        "author_id",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+
+
+def test_a_table_of_links_comes_after_both_tables_and_goes_before_either() -> None:
+    revision = plan(spec(USER), TAGGED)
+    assert [s for s in up(revision) if s.startswith("create table")] == [
+        "create table tags",
+        "create table posts",
+        "create table posts_tags",
+    ]
+    assert down(revision)[0] == "drop table posts_tags"
+
+
+def test_a_renamed_many_field_moves_its_links_to_the_new_table() -> None:
+    labelled = spec(TAG, with_fields(POST, f("labels", "many", to="Tag")), USER)
+    revision = plan(TAGGED, labelled, Renames(fields={("Post", "labels"): "tags"}))
+    assert up(revision) == moved(
+        "posts_tags", "post_id", "tag_id", "posts_labels", "post_id", "tag_id"
+    )
+    assert down(revision) == moved(
+        "posts_labels", "post_id", "tag_id", "posts_tags", "post_id", "tag_id"
+    )
+    assert revision.changes == ("move the links of posts_tags to posts_labels",)
+
+
+def test_a_renamed_target_model_moves_the_links_to_its_column() -> None:
+    label = {**TAG, "name": "Label"}
+    renamed = spec(label, with_fields(POST, f("tags", "many", to="Label")), USER)
+    revision = plan(TAGGED, renamed, Renames(models={"Label": "Tag"}))
+    assert up(revision)[0] == "rename table tags to labels"
+    assert up(revision)[1:7] == moved(
+        "posts_tags", "post_id", "tag_id", "posts_tags", "post_id", "label_id"
+    )
+
+
+def test_a_many_field_retargeted_to_another_model_starts_empty() -> None:
+    topic = model("Topic", f("name"))
+    retargeted = spec(
+        TAG, topic, with_fields(POST, f("tags", "many", to="Topic")), USER
+    )
+    revision = plan(TAGGED, retargeted)
+    assert "create table posts_tags" in up(revision)
+    assert "drop table posts_tags" in up(revision)
+    assert not any(step.startswith("sql") for step in up(revision))
+
+
+def test_links_survive_a_rename_on_sqlite(tmp_path: Path) -> None:
+    """The move, run: every link is in the new table, and back after the downgrade."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    labelled = spec(TAG, with_fields(POST, f("labels", "many", to="Tag")), USER)
+    revision = plan(TAGGED, labelled, Renames(fields={("Post", "labels"): "tags"}))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    build_metadata(TAGGED).create_all(engine)
+    links = [(1, 1), (1, 2), (2, 2)]
+    with engine.begin() as db:
+        db.execute(
+            sa.text(
+                "INSERT INTO users (id, email, name, version) VALUES (1, 'a', 'A', 1)"
+            )
+        )
+        for n in (1, 2):
+            db.execute(
+                sa.text(
+                    f"INSERT INTO tags (id, label, version) VALUES ({n}, 't{n}', 1)"
+                )
+            )
+            db.execute(
+                sa.text(
+                    f"INSERT INTO posts (id, title, author_id, version) VALUES ({n}, 'p', 1, 1)"
+                )
+            )
+        for post, tag in links:
+            db.execute(sa.text(f"INSERT INTO posts_tags VALUES ({post}, {tag})"))
+
+    def run(container: ops.OpContainer) -> None:
+        with engine.begin() as db:
+            operations = Operations(MigrationContext.configure(db))
+            for op in container.ops:
+                operations.invoke(op)
+
+    run(revision.upgrade_ops)
+    with engine.connect() as db:
+        assert (
+            sorted(db.execute(sa.text("SELECT post_id, tag_id FROM posts_labels")))
+            == links
+        )
+        tables = set(sa.inspect(db).get_table_names())
+    assert "posts_tags" not in tables and "uowgen_links_copy" not in tables
+    run(revision.downgrade_ops)
+    with engine.connect() as db:
+        assert (
+            sorted(db.execute(sa.text("SELECT post_id, tag_id FROM posts_tags")))
+            == links
+        )

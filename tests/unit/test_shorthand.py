@@ -188,6 +188,12 @@ EXAMPLES: list[tuple[str, dict[str, Any]]] = [
             "related_name": "owned_sets",
         },
     ),
+    # Many-to-many: links to any number of rows of the target.
+    ("tags:many:Tag", {"name": "tags", "type": "many", "to": "Tag"}),
+    (
+        "tags:many:Tag:related=sets",
+        {"name": "tags", "type": "many", "to": "Tag", "related_name": "sets"},
+    ),
     # Defaults: the rest of the token, read as the field's type.
     ("n:int=+7", {"name": "n", "type": "int", "default": 7}),
     ("ratio:float=1", {"name": "ratio", "type": "float", "default": 1}),
@@ -610,6 +616,35 @@ ERRORS = [
         "'o:ref:User:related=a:related=b': modifier 'related' is given twice",
     ),
     ("o:ref:User=1", "'o:ref:User=1': a ref takes no default; drop the '=' part"),
+    (
+        "t:many:Tag=1",
+        "'t:many:Tag=1': a many field takes no default; drop the '=' part",
+    ),
+    (
+        "tags:many",
+        (
+            "'tags:many': expected ':' and the target model after 'many', as in "
+            "'tags:many:User'"
+        ),
+    ),
+    (
+        "tags:many:Tag:unique",
+        (
+            "'tags:many:Tag:unique': modifier 'unique' does not apply to a many field; "
+            "it takes only 'related=NAME'"
+        ),
+    ),
+    (
+        "tags:many:Tag:cascade",
+        (
+            "'tags:many:Tag:cascade': modifier 'cascade' does not apply to a many field; "
+            "it takes only 'related=NAME'"
+        ),
+    ),
+    (
+        "tags:many(3):Tag",
+        "'tags:many(3):Tag': write many as in 'many:User', not 'many(3)'",
+    ),
     ("n:int=abc", "'n:int=abc': expected an integer as the default, got 'abc'"),
     ("n:int=1.5", "'n:int=1.5': expected an integer as the default, got '1.5'"),
     ("n:int=", "'n:int=': expected an integer as the default, got ''"),
@@ -796,6 +831,15 @@ def ref_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
+def many_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    target = draw(model_names.filter(lambda model: model != "Holder"))
+    field: dict[str, Any] = {"name": name, "type": "many", "to": target}
+    if draw(st.booleans()):
+        field["related_name"] = draw(snake_names)
+    return field
+
+
+@st.composite
 def odd_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
     """Fields `scalar_fields` does not make: partial decimals, odd enums, int floats."""
     kind = draw(st.sampled_from(["decimal", "enum", "float", "json", "str"]))
@@ -822,7 +866,9 @@ def odd_fields(draw: st.DrawFn, name: str) -> dict[str, Any]:
 @st.composite
 def valid_fields(draw: st.DrawFn) -> dict[str, Any]:
     name = draw(snake_names)
-    strategy = draw(st.sampled_from([scalar_fields, ref_fields, odd_fields]))
+    strategy = draw(
+        st.sampled_from([scalar_fields, ref_fields, many_fields, odd_fields])
+    )
     field: dict[str, Any] = draw(strategy(name))
     return field
 
@@ -830,7 +876,7 @@ def valid_fields(draw: st.DrawFn) -> dict[str, Any]:
 def spec_with(field: dict[str, Any]) -> dict[str, Any]:
     """A spec whose model `Holder` has `field`; a ref's target is a second model."""
     models = [{"name": "Holder", "fields": [field]}]
-    if field["type"] == "ref":
+    if field["type"] in ("ref", "many"):
         # A field name `snake_names` never makes, so no related_name clashes with it.
         target_fields = [{"name": "x_0_0_0", "type": "str"}]
         models.insert(0, {"name": field["to"], "fields": target_fields})

@@ -844,6 +844,64 @@ SEMANTIC_CASES: dict[str, tuple[object, tuple[str, ...]]] = {
         one_field(name="status", type="enum", values=["a\nb"]),
         ("field 'status'", "printable"),
     ),
+    # Many fields (many-to-many)
+    "many field without a target": (
+        one_field(name="tags", type="many"),
+        ("field 'tags'", "a many field needs `to: <ModelName>`"),
+    ),
+    "many field to an unknown model": (
+        one_field(name="tags", type="many", to="Tag"),
+        ("field 'tags'", "refers to unknown model 'Tag'"),
+    ),
+    "optional many field": (
+        one_field(name="tags", type="many", to="User", optional=True),
+        ("field 'tags'", "a many field cannot be optional"),
+    ),
+    "unique many field": (
+        one_field(name="tags", type="many", to="User", unique=True),
+        ("field 'tags'", "a many field cannot be unique"),
+    ),
+    "sortable many field": (
+        one_field(name="tags", type="many", to="User", sortable=True),
+        ("field 'tags'", "a many field cannot be sortable"),
+    ),
+    "many field with a default": (
+        one_field(name="tags", type="many", to="User", default=[]),
+        ("field 'tags'", "a many field cannot have a default"),
+    ),
+    "many field with on_delete": (
+        one_field(name="tags", type="many", to="User", on_delete="cascade"),
+        ("field 'tags'", "`on_delete` applies only to type ref"),
+    ),
+    "many field whose ids clash with a field": (
+        spec(
+            model("Tag", {"name": "label", "type": "str"}),
+            model(
+                "Post",
+                {"name": "tags", "type": "many", "to": "Tag"},
+                {"name": "tag_ids", "type": "json"},
+            ),
+        ),
+        ("model 'Post', field 'tags'", "its list of ids `tag_ids`", "clashes"),
+    ),
+    "many field whose reverse clashes with a field": (
+        spec(
+            model("Tag", {"name": "posts", "type": "str"}),
+            model("Post", {"name": "tags", "type": "many", "to": "Tag"}),
+        ),
+        ("field 'tags'", "reverse collection 'posts' on Tag clashes with a field"),
+    ),
+    "a ref and a many field to one model share a reverse name": (
+        spec(
+            model("Tag", {"name": "label", "type": "str"}),
+            model(
+                "Post",
+                {"name": "main_tag", "type": "ref", "to": "Tag"},
+                {"name": "tags", "type": "many", "to": "Tag"},
+            ),
+        ),
+        ("reverse collection 'posts' on Tag is also made by", "set `related_name`"),
+    ),
     # Project and package names
     "package name with a dash": (
         spec(package_name="my-app"),

@@ -54,8 +54,8 @@ def field_of(kind: str, **options: Any) -> tuple[ModelSpec, FieldSpec]:
     return ModelSpec(name="Box", fields=[field]), field
 
 
-def test_every_spec_type_but_ref_has_an_entry() -> None:
-    assert set(FIELD_TYPES) == {*TYPES, "ref"}
+def test_every_spec_type_but_ref_and_many_has_an_entry() -> None:
+    assert set(FIELD_TYPES) == {*TYPES, "ref", "many"}
     assert set(DEFAULTS) == set(TYPES)
 
 

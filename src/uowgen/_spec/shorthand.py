@@ -210,7 +210,7 @@ def format_field(field: Mapping[str, Any] | FieldSpec) -> str:
     if kind in ("ref", "many"):
         target = option("to")
         if target is None:
-            raise ValueError(f"a {kind} field needs `to`")
+            raise ValueError(f"{_kind_words(kind)} needs `to`")
         text += ":" + _word("to", target)
     text += "?" if option("optional") else ""
     if kind == "ref" and (on_delete := option("on_delete")) is not None:
@@ -491,7 +491,7 @@ class _Parser:
         text = self.token[self.pos :]
         kind = self.kind
         if kind in ("ref", "many"):
-            self.fail(f"a {kind} field takes no default; drop the '=' part")
+            self.fail(f"{_kind_words(kind)} takes no default; drop the '=' part")
         if kind in _TEXT_DEFAULTS:
             if not text.startswith('"'):
                 return text
@@ -625,3 +625,8 @@ def _format_default(kind: str, value: object) -> str:
     if text is None:
         raise ValueError(f"a {kind} field cannot default to {value!r}")
     return text
+
+
+def _kind_words(kind: str) -> str:
+    """A ref or a many field, in messages: "a ref", "a many field"."""
+    return "a ref" if kind == "ref" else f"a {kind} field"

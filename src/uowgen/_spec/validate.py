@@ -502,7 +502,8 @@ class _Checker:
 
     def _check_ref(self, model: ModelSpec, field: FieldSpec, where: str) -> None:
         if field.to is None:
-            self.add(where, f"a {field.type} field needs `to: <ModelName>`")
+            what = "a ref" if field.type == "ref" else "a many field"
+            self.add(where, f"{what} needs `to: <ModelName>`")
             return
         if field.to not in self.models and self.all_models_named:
             known = ", ".join(sorted(self.models))
