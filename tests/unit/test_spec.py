@@ -891,16 +891,16 @@ SEMANTIC_CASES: dict[str, tuple[object, tuple[str, ...]]] = {
         ),
         ("field 'tags'", "reverse collection 'posts' on Tag clashes with a field"),
     ),
-    "a ref and a many field to one model share a reverse name": (
+    "two many fields to one model with one reverse name": (
         spec(
             model("Tag", {"name": "label", "type": "str"}),
             model(
                 "Post",
-                {"name": "main_tag", "type": "ref", "to": "Tag"},
-                {"name": "tags", "type": "many", "to": "Tag"},
+                {"name": "tags", "type": "many", "to": "Tag", "related_name": "x"},
+                {"name": "labels", "type": "many", "to": "Tag", "related_name": "x"},
             ),
         ),
-        ("reverse collection 'posts' on Tag is also made by", "set `related_name`"),
+        ("reverse collection 'x' on Tag is also made by", "set `related_name`"),
     ),
     # Project and package names
     "package name with a dash": (
@@ -1317,3 +1317,21 @@ def test_a_bad_time_default_says_what_a_time_of_day_is(
 ) -> None:
     with pytest.raises(SpecError, match=problem):
         parse_spec(one_field(type="time", default=default))
+
+
+def test_a_many_field_beside_a_ref_to_one_model_gets_its_own_reverse_name() -> None:
+    parsed = parse_spec(
+        spec(
+            model("Tag", {"name": "label", "type": "str"}),
+            model(
+                "Post",
+                {"name": "main_tag", "type": "ref", "to": "Tag"},
+                {"name": "tags", "type": "many", "to": "Tag"},
+            ),
+        )
+    )
+    post = parsed.models[1]
+    assert [related_name(post, field) for field in post.fields] == [
+        "posts",  # as before the many field came
+        "posts_by_tags",
+    ]

@@ -335,7 +335,11 @@ def _default_related_name(model: ModelSpec, field: FieldSpec) -> str:
     """
     plural = _naming.table(model.name, model.plural)
     same_target = [f for f in model.fields if f.type == field.type and f.to == field.to]
-    if field.type == "many" and model.name == field.to:
+    if field.type == "many" and (
+        model.name == field.to
+        or any(f.type == "ref" and f.to == field.to for f in model.fields)
+    ):
+        # A ref to the same model keeps the plain name (`books`) it had before.
         return f"{plural}_by_{field.name}"
     if len(same_target) > 1:
         return f"{plural}_by_{field.name}"
