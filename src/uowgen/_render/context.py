@@ -10,6 +10,7 @@ StrictUndefined checks in the templates. Spec values reach generated code only a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -37,6 +38,7 @@ from uowgen._render.contract import (
     Reverse,
     SchemaImports,
     SortKey,
+    Summaries,
 )
 from uowgen._render.literals import markdown, py_str
 from uowgen._render.spec_text import spec_yaml
@@ -75,6 +77,12 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
                 target.reverse.append(_reverse(model, spec_field, target))
     for link in schema.links.values():
         by_name[link.target].linked_by.append(_linked_by(link))
+    linked = [entity for entity in entities if entity.linked_by]
+    for entity in entities:
+        entity.summary_module = "summaries" if entity.linked_by else entity.module
+    for entity in entities:
+        embedded = {target for _, target in entity.ref_modules}
+        entity.summary_imports = _summary_imports(entity, embedded, by_name)
     for entity in entities:
         related = {(f.ref.module, f.ref.target) for f in entity.refs if f.ref}
         related |= {(r.source_module, r.source) for r in entity.reverse}
@@ -126,6 +134,7 @@ def build_context(spec: ProjectSpec, written: object = None) -> Context:
         example=_worked_example(entities),
         hostile=_hostile_examples(entities),
         spec_yaml=spec_yaml(spec, written),
+        summaries=(Summaries(linked, _summaries_imports(linked)) if linked else None),
         initial_migration=Deferred(functools.partial(initial_migration, spec)),
     )
 
@@ -206,7 +215,34 @@ def _entity(table: Table, links: Sequence[tables.Link] = ()) -> Entity:
         sort_pattern=py_str(queries.sort_pattern(sort_keys)),
         subject=subject,
         links=entity_links,
+        create_dump=(
+            "data.model_dump(exclude={%s})"
+            % ", ".join(repr(link.ids).replace("'", '"') for link in entity_links)
+            if entity_links
+            else "data.model_dump()"
+        ),
         link_targets=sorted({link.target for link in entity_links} - {model.name}),
+    )
+
+
+def _summary_imports(
+    entity: Entity, embedded: set[str], by_name: dict[str, Entity]
+) -> list[tuple[str, list[str]]]:
+    """The summaries an entity's schemas embed, grouped by the module they are in."""
+    found: dict[str, list[str]] = {}
+    for target in sorted(embedded):
+        module = by_name[target].summary_module
+        if module != entity.module:  # its own summary is defined right there
+            found.setdefault(module, []).append(by_name[target].summary_schema)
+    return sorted((module, sorted(names)) for module, names in found.items())
+
+
+def _summaries_imports(linked: list[Entity]) -> SchemaImports:
+    """What `schemas/summaries.py` imports: the names its read annotations use."""
+    scalars = [f for entity in linked for f in entity.scalars]
+    imports = _schema_imports([], [], [], read=scalars, query=False)
+    return dataclasses.replace(
+        imports, enums=[f.enum.class_name for f in scalars if f.enum is not None]
     )
 
 
@@ -393,10 +429,13 @@ def _schema_imports(
     sort_keys: list[SortKey],
     *,
     links: bool = False,
+    read: Sequence[Field] = (),
+    query: bool = True,
 ) -> SchemaImports:
     """What a schema module imports: exactly the names its annotations use."""
     code = " ".join(
         [
+            *(f.read_annotation for f in read),
             # A many field's update: `LinkIds | SkipJsonSchema[None]`.
             "SkipJsonSchema" if links else "",
             *(
@@ -411,7 +450,7 @@ def _schema_imports(
             ),
             *(f.annotation for f in filters),
             *(key.annotation for key in sort_keys),
-            "Field",  # the list query's fields
+            "Field" if query else "",  # the list query's fields
         ]
     )
     used = set(re.findall(r"[A-Za-z_]\w*", code))

@@ -230,7 +230,22 @@ class Entity:
     links: list[Link] = field(default_factory=list)
     # The models its many fields link to, besides itself (its repository imports).
     link_targets: list[str] = field(default_factory=list)
+    # Where its summary schema is: its own module, or `summaries` when a many field
+    # links to it (two schema modules may then need each other's summaries).
+    summary_module: str = ""
+    # A create schema `data` as the model's keyword arguments (without link ids).
+    create_dump: str = "data.model_dump()"
+    # The summaries its schemas embed, by module: [(module, [class, ...])].
+    summary_imports: list[tuple[str, list[str]]] = field(default_factory=list)
     linked_by: list[LinkedBy] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Summaries:
+    """`schemas/summaries.py`: the summaries of the models many fields link to."""
+
+    entities: list[Entity]
+    imports: SchemaImports
 
 
 @dataclass(frozen=True)
@@ -348,6 +363,8 @@ class Context:
     example: Pick
     hostile: dict[str, Pick | None]
     spec_yaml: str
+    # `schemas/summaries.py` (None without many fields).
+    summaries: Summaries | None
     # Written only when a template prints it: the renders of sync and update leave
     # the migrations out (an applied 0001 is history), and it is most of a context.
     initial_migration: Deferred

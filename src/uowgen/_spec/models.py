@@ -89,7 +89,18 @@ RESERVED_MODEL_NAMES = frozenset(
 # The query parameters every list takes: a field's equality filter would take them.
 LIST_QUERY_NAMES = frozenset({"limit", "offset", "after", "total", "sort", "cursor"})
 RESERVED_MODULES = frozenset(
-    {"base", "types", "deps", "router", "pagination", "registry", "api_router"}
+    {
+        "base",
+        "types",
+        "deps",
+        "router",
+        "pagination",
+        "registry",
+        "api_router",
+        # The schemas many fields use: `LinkIds`, and the linked rows' summaries.
+        "links",
+        "summaries",
+    }
 )
 RESERVED_PACKAGES = frozenset(
     {
