@@ -48,8 +48,10 @@ def test_project_level_names_come_from_the_spec(shop: Context) -> None:
     assert shop.title_toml == '"Shop \\"Deluxe\\" API"'
     # One flag per field type (does a model have one?), and whether samples need
     # the tests' `values` helpers.
-    assert all(shop.uses.values())  # shop has every field type
+    # shop has every column type (no many field: `links` says whether one has one).
+    assert all(used for kind, used in shop.uses.items() if kind != "links")
     assert shop.uses["sample_values"] is True
+    assert shop.uses["links"] is False
 
 
 @pytest.mark.parametrize(
@@ -628,3 +630,63 @@ def test_a_sortable_field_gets_the_index_its_order_reads() -> None:
 
     assert pages.ix_name == "ix_books_pages"
     assert "index=True" in pages.column_args
+
+
+LINKED = """
+project_name: Blog
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str, unique: true}
+      - {name: creator, type: ref, to: Article, optional: true, on_delete: set_null, related_name: created_tags}
+  - name: Article
+    fields:
+      - {name: title, type: str}
+      - {name: tags, type: many, to: Tag}
+      - {name: related, type: many, to: Article}
+"""
+
+
+def test_a_many_field_is_a_link_not_a_field() -> None:
+    context = build_context(parse_spec_text(LINKED))
+    tag, article = context.entities
+    assert [f.name for f in article.fields] == ["title"]
+    tags, related = article.links
+    assert (tags.table, tags.owner, tags.other, tags.ids) == (
+        "articles_tags",
+        "article_id",
+        "tag_id",
+        "tag_ids",
+    )
+    assert (tags.route, tags.stem, tags.summary) == ("/tags", "tag", "TagSummary")
+    # A link to its own model names its second column after the field.
+    assert (related.other, related.ids, related.self_reference) == (
+        "related_article_id",
+        "related_article_ids",
+        True,
+    )
+    assert [(by.name, by.source) for by in tag.linked_by] == [("articles", "Article")]
+    assert [f.param for f in article.filters if f.linked] == [
+        "tag_id",
+        "related_article_id",
+    ]
+    assert article.create_dump == (
+        'data.model_dump(exclude={"tag_ids", "related_article_ids"})'
+    )
+    assert article.link_targets == ["Tag"]
+    assert "tag_ids" in article.not_null
+
+
+def test_summaries_of_linked_models_are_in_their_own_module() -> None:
+    context = build_context(parse_spec_text(LINKED))
+    tag, article = context.entities
+    # Tag refers to Article and Article links to Tag: with the summaries in each
+    # other's modules, the two schema modules would import each other.
+    assert context.summaries is not None
+    assert [e.name for e in context.summaries.entities] == ["Tag", "Article"]
+    assert tag.summary_imports == [("summaries", ["ArticleSummary"])]
+    assert article.summary_imports == [("summaries", ["ArticleSummary", "TagSummary"])]
+    assert (
+        build_context(parse_spec_text(LINKED.split("      - {name: tags")[0])).summaries
+        is None
+    )
