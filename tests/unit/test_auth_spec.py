@@ -22,7 +22,8 @@ from uowgen._render.answers import (
     recorded_spec,
     spec_answers,
 )
-from uowgen._render.context import build_context, spec_yaml
+from uowgen._render.context import build_context
+from uowgen._render.spec_text import spec_yaml
 from uowgen._spec.models import AUTH_NAMES, AccessSpec
 from uowgen._spec.validate import parse_spec, parse_spec_text, spec_problems
 from uowgen.errors import SpecError
