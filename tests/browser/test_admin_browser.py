@@ -3,7 +3,8 @@
 Headless Chromium (Debian's `chromium` package, driven by playwright; never a
 downloaded browser) logs in to a project generated with `admin: true`, opens a
 list, opens an edit page whose selects load related rows, changes a field, saves
-and sees the change, meets the stale-version refusal, logs out and is refused;
+and sees the change, picks rows in a many field's multi-select and saves them,
+meets the stale-version refusal, logs out and is refused;
 then it loads `/docs` and finds the operations listed, which only works when the
 docs' assets come from the app. Every request to another host is blocked and
 recorded. Screenshots go to build/screenshots/ (the path is printed).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,9 +34,33 @@ SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 ADMIN_FONT = "https://rsms.me/inter/inter.css"
 
 
+def with_topics(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with a model Topic, and vocabulary sets linked to topics (a many
+    field): the multi-select the browser picks rows in. Its own names, so it stays
+    apart from whatever many fields the example has."""
+    topic = {
+        "name": "Topic",
+        "fields": [{"name": "name", "type": "str", "unique": True}],
+    }
+    models = [
+        {
+            **model,
+            "fields": [
+                *model["fields"],
+                {"name": "topics", "type": "many", "to": "Topic"},
+            ],
+        }
+        if model["name"] == "VocabularySet"
+        else model
+        for model in spec["models"]
+    ]
+    return {**spec, "models": [*models, topic]}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """examples/fastbot.yml with `admin: true`, on SQLite, served by uvicorn."""
+    """examples/fastbot.yml with `admin: true` and topics, on SQLite, served by
+    uvicorn."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium package "
@@ -44,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
     spec = load_spec(REPO_ROOT / "examples" / "fastbot.yml")
     root = tmp_path_factory.mktemp("browser") / "fastbot"
-    generate(parse_spec({**spec.to_data(), "admin": True}), root)
+    generate(parse_spec(with_topics({**spec.to_data(), "admin": True})), root)
     database = f"sqlite+aiosqlite:///{root / 'fastbot.db'}"
     migrate(root, database)
     app = AppServer(
@@ -89,7 +115,11 @@ def seed(server: AppServer) -> dict[str, int]:
             ).json()
             for title in ("Greetings", "Travel", "Food")
         ]
-    return {"user": user["id"], "set": sets[-1]["id"]}
+        topics = {
+            name: api.post("/topics", json={"name": name}).json()["id"]
+            for name in ("grammar", "holidays", "cooking")
+        }
+    return {"user": user["id"], "set": sets[-1]["id"], **topics}
 
 
 def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
@@ -134,6 +164,32 @@ def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
         stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
         assert (stored["title"], stored["version"]) == ("Food and drink", 2)
 
+        # The many field's multi-select: pick two topics (each found by typing a
+        # part of its name), save, and the set links to both.
+        page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+        picker = page.locator("#topics + .select2")
+        expect(picker.locator(".select2-selection__choice")).to_have_count(0)
+        for name in ("cook", "gram"):
+            picker.click()
+            page.locator(".select2-search__field:focus").fill(name)
+            page.locator(".select2-results__option", has_text=name).click()
+        expect(picker.locator(".select2-selection__choice")).to_have_count(2)
+        page.screenshot(path=shots / "multi-select.png", full_page=True)
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page).to_have_url(f"{server.url}/admin/vocabulary-sets/list")
+        stored = httpx.get(f"{server.url}/vocabulary-sets/{ids['set']}").json()
+        assert [topic["id"] for topic in stored["topics"]] == sorted(
+            [ids["cooking"], ids["grammar"]]
+        )
+        assert stored["version"] == 3
+        # The list shows them; the edit page opens with them picked, by name.
+        row = page.locator("tr", has_text="Food and drink")
+        expect(row.get_by_role("link", name="cooking")).to_be_visible()
+        page.goto(f"{server.url}/admin/vocabulary-sets/edit?pk={ids['set']}")
+        expect(picker.locator(".select2-selection__choice")).to_have_count(2)
+        expect(picker).to_contain_text("grammar")
+        expect(picker).to_contain_text("cooking")
+
         # The user's edit page lists the vocabulary sets that refer to them.
         page.goto(f"{server.url}/admin/users/edit?pk={ids['user']}")
         expect(page.get_by_role("link", name="Food and drink")).to_be_visible()
@@ -143,7 +199,7 @@ def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
         expect(owner).to_have_text("ada@example.com")  # the select is filled
         httpx.patch(
             f"{server.url}/vocabulary-sets/{ids['set']}",
-            json={"version": 2, "title": "Changed meanwhile"},
+            json={"version": 3, "title": "Changed meanwhile"},
         ).raise_for_status()
         page.fill("#title", "Stale edit")
         page.get_by_role("button", name="Save", exact=True).click()
@@ -180,5 +236,6 @@ def test_a_browser_logs_in_edits_related_rows_logs_out_and_reads_the_docs(
         "docs.png",
         "edit.png",
         "list.png",
+        "multi-select.png",
         "stale.png",
     ]

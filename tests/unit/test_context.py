@@ -565,6 +565,24 @@ def test_the_admin_adds_its_logins_table_last_and_names_every_view() -> None:
     assert on.admin_tests.main is vocabulary_set
 
 
+def test_the_admin_tests_pick_rows_in_a_many_field_to_another_model_first() -> None:
+    tag = {"name": "Tag", "fields": [{"name": "name", "type": "str"}]}
+    self_link = {"name": "related", "type": "many", "to": "Article"}
+    tags = {"name": "tags", "type": "many", "to": "Tag"}
+    title = {"name": "title", "type": "str"}
+
+    def pick(*fields: dict[str, str]) -> tuple[str, str] | None:
+        article = {"name": "Article", "fields": [title, *fields]}
+        spec = {"project_name": "Links", "models": [tag, article], "admin": True}
+        chosen = build_context(parse_spec(spec)).admin_tests.link
+        return None if chosen is None else (chosen.entity.name, chosen.link.name)
+
+    # A link to another model is picked over a self link, whatever the order.
+    assert pick(self_link, tags) == ("Article", "tags")
+    assert pick(self_link) == ("Article", "related")
+    assert pick() is None
+
+
 LISTS = {
     "project_name": "Lists",
     "models": [

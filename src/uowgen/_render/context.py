@@ -32,6 +32,7 @@ from uowgen._render.contract import (
     Filter,
     Link,
     LinkedBy,
+    LinkPick,
     ModelImports,
     Pick,
     Ref,
@@ -563,6 +564,7 @@ def _admin_tests(entities: list[Entity], in_order: list[Entity]) -> AdminTests:
                 return Pick(entity, chosen)
         return None
 
+    linked = [LinkPick(e, link) for e in in_order for link in e.links]
     main = max(
         in_order,
         key=lambda e: len([r for r in e.refs if r.ref and not r.ref.self_reference]),
@@ -576,6 +578,10 @@ def _admin_tests(entities: list[Entity], in_order: list[Entity]) -> AdminTests:
         ref=first(lambda f: f.ref is not None and not f.ref.self_reference),
         restrict=first(_restricting),
         all=entities,
+        link=next(
+            (pick for pick in linked if not pick.link.self_reference),
+            linked[0] if linked else None,
+        ),
     )
 
 

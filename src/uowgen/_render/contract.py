@@ -257,6 +257,14 @@ class Pick:
 
 
 @dataclass(frozen=True)
+class LinkPick:
+    """A model, and the many field of it a generated test picks rows in."""
+
+    entity: Entity
+    link: Link
+
+
+@dataclass(frozen=True)
 class AdminTests:
     """The models the generated admin tests exercise, each for what it has.
 
@@ -272,6 +280,8 @@ class AdminTests:
     ref: Pick | None
     restrict: Pick | None
     all: list[Entity]
+    # A many field (one to another model if any), for the multi-select's tests.
+    link: LinkPick | None = None
 
 
 @dataclass(frozen=True)
