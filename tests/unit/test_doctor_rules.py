@@ -14,7 +14,11 @@ from uowgen import generate, load_spec
 from uowgen._doctor import RULES, Rule, run_doctor
 
 RULE_CASES = sorted((CASES / "rules").glob("*.py.txt"))
-PRECISION_CASES = sorted((CASES / "precision").glob("*.py.txt"))
+PRECISION_CASES = sorted(
+    p
+    for p in (CASES / "precision").iterdir()
+    if p.is_dir() or p.name.endswith(".py.txt")
+)
 
 # The seeds' findings, pinned here as well as by the markers in their files.
 SEED_FINDINGS = {

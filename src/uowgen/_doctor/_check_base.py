@@ -78,10 +78,16 @@ class _Facts:
     functions: list[FunctionInfo]
     relationships: list[tuple[ast.Call, ast.ClassDef | None]]
     imports_asyncio: bool
+    # Names used in coroutines that take an async session (`select(User)`): the
+    # classes whose objects such a session may load (UOW007 in sync codebases).
+    async_session_names: set[str]
+    # How many functions take a sync `Session`, and how many an async one.
+    sync_session_functions: int = 0
+    async_session_functions: int = 0
 
     @classmethod
     def of(cls, module: Module, project: Project) -> _Facts:
-        facts = cls([], [], [], _imports_asyncio_extension(module))
+        facts = cls([], [], [], _imports_asyncio_extension(module), set())
         for stmt in statements(module.tree.body):
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 function = project.function_info(stmt)
@@ -97,6 +103,14 @@ class _Facts:
                 facts.calls.append(node)
                 if last_name(node.func) in ("relationship", "Relationship"):
                     facts.relationships.append((node, owner))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                takes = _session_parameter(node)
+                if takes == "async":
+                    facts.async_session_functions += 1
+                    if isinstance(node, ast.AsyncFunctionDef):
+                        facts.async_session_names.update(_bare_names(node.body))
+                elif takes == "sync":
+                    facts.sync_session_functions += 1
             inner = node if isinstance(node, ast.ClassDef) else owner
             stack.extend((child, inner) for child in ast.iter_child_nodes(node))
         facts.calls.reverse()
@@ -115,6 +129,43 @@ _CALLS_WANTED = (
     "Security",
     "elationship",
 )
+
+
+def _session_parameter(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """Which session a parameter is annotated with: "async", "sync" or "".
+
+    "async" for `AsyncSession` or a subclass named like one (`AsyncReadSession`),
+    "sync" for `Session`.
+    """
+    arguments = function.args
+    found = ""
+    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        if argument.annotation is None:
+            continue
+        for node in ast.walk(argument.annotation):
+            name = node.id if isinstance(node, ast.Name) else None
+            name = node.attr if isinstance(node, ast.Attribute) else name
+            if name and name.startswith("Async") and name.endswith("Session"):
+                return "async"
+            if name == "Session":
+                found = "sync"
+    return found
+
+
+def _bare_names(body: list[ast.stmt]) -> set[str]:
+    """The names a body uses as values: `select(User)`, `User(...)`.
+
+    Not the ones only reached through for their attributes (`Persona.id`).
+    """
+    names: set[str] = set()
+    through: set[int] = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Attribute):
+                through.add(id(node.value))
+            elif isinstance(node, ast.Name) and id(node) not in through:
+                names.add(node.id)
+    return names
 
 
 def _imports_asyncio_extension(module: Module) -> bool:

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from uowgen._doctor._check_base import Hit, Related, _CheckerBase, _text
+from uowgen._doctor._flow import _is_patch
 from uowgen._doctor._flow_facts import HttpInTransaction, UseAfterCommit
 from uowgen._doctor._kinds import ASYNC_SESSION_NAMES, SA
 from uowgen._doctor._symbols import External, FunctionInfo, Module
@@ -23,7 +24,76 @@ class _FlowRules(_CheckerBase):
             if self.flow.does_http(function) is None:
                 continue  # no outbound call here or in what it calls: nothing to find
             for found in self.flow.analyse(function).http:
+                if not found.direct and self._stubbed(function, found):
+                    continue
                 yield self._http_hit(module, found)
+
+    # A test's stand-ins that `mock.patch` blocks do not show (those the flow
+    # follows): a helper that returns the patch (`with _patch_processor():`), a
+    # callee that patches inside, `monkeypatch.setattr()` of a function that makes
+    # the call, directly or in a helper given the `monkeypatch` fixture.
+
+    def _stubbed(self, function: FunctionInfo, found: HttpInTransaction) -> bool:
+        call = found.call
+        module = function.module
+        callee = self._project_function(module, call.func)
+        if callee is not None and _patches(callee.node):
+            return True  # the callee runs what it calls under `mock.patch`
+        for node in own_nodes(function.node):
+            if isinstance(node, ast.With | ast.AsyncWith) and _inside(call, node):
+                for item in node.items:
+                    expr = item.context_expr
+                    helper = (
+                        self._project_function(module, expr.func)
+                        if isinstance(expr, ast.Call)
+                        else None
+                    )
+                    if helper is not None and _patches(helper.node):
+                        return True
+            elif isinstance(node, ast.Call) and node.lineno < call.lineno:
+                if self._stubs_http(module, node):
+                    return True
+                helper = self._project_function(module, node.func)
+                if (
+                    helper is not None
+                    and _passes_monkeypatch(node)
+                    and any(
+                        self._stubs_http(helper.module, inner)
+                        for inner in own_nodes(helper.node)
+                        if isinstance(inner, ast.Call)
+                    )
+                ):
+                    return True
+        return False
+
+    def _stubs_http(self, module: Module, node: ast.Call) -> bool:
+        """`monkeypatch.setattr(api, "name", stand_in)` of a function that calls out.
+
+        A name not written out (a loop's) may be any: it counts.
+        """
+        func = node.func
+        if not (
+            isinstance(func, ast.Attribute)
+            and func.attr == "setattr"
+            and "monkeypatch" in (dotted(func.value) or "")
+            and len(node.args) >= 2
+        ):
+            return False
+        owner, name = node.args[0], node.args[1]
+        if not isinstance(name, ast.Constant):
+            return True
+        if not isinstance(name.value, str):
+            return False
+        target = self.project.resolve(
+            module, ast.Attribute(value=owner, attr=name.value, ctx=ast.Load())
+        )
+        return isinstance(target, FunctionInfo) and (
+            self.flow.does_http(target) is not None
+        )
+
+    def _project_function(self, module: Module, expr: ast.expr) -> FunctionInfo | None:
+        target = self.project.resolve(module, expr)
+        return target if isinstance(target, FunctionInfo) else None
 
     def _http_hit(self, module: Module, found: HttpInTransaction) -> Hit:
         http = found.http
@@ -170,6 +240,26 @@ def _where(module: Module, line: int, here: Module) -> str:
     if module is here:
         return f"line {line}"
     return f"{module.source.display}:{line}"
+
+
+def _patches(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function makes a `mock.patch` (returns one, or runs under one)."""
+    return any(
+        isinstance(inner, ast.Call) and _is_patch(inner) for inner in own_nodes(node)
+    ) or any(_is_patch(d) for d in node.decorator_list)
+
+
+def _inside(call: ast.Call, block: ast.With | ast.AsyncWith) -> bool:
+    """Whether the call is in the body of the `with` block."""
+    first, last = block.body[0].lineno, block.body[-1].end_lineno or block.lineno
+    return first <= call.lineno <= last
+
+
+def _passes_monkeypatch(call: ast.Call) -> bool:
+    return any(
+        isinstance(arg, ast.Name) and arg.id == "monkeypatch"
+        for arg in (*call.args, *(k.value for k in call.keywords))
+    )
 
 
 def _may_commit(function: FunctionInfo) -> bool:

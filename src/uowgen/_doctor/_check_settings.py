@@ -77,6 +77,14 @@ class _SettingRules(_CheckerBase):
                 continue
             if owner is not None and self._async_attrs(owner):
                 continue
+            if owner is not None and _write_only(owner, node):
+                continue  # `WriteOnlyMapped[...]`: lazy="write_only", never loads
+            if (
+                owner is not None
+                and self.mostly_sync()
+                and not self._async_loaded(owner)
+            ):
+                continue  # only sync sessions load it: no attribute load under asyncio
             lazy = _lazy_setting(node, name)
             if lazy is _UNKNOWN:
                 continue
@@ -90,6 +98,35 @@ class _SettingRules(_CheckerBase):
                     "raises MissingGreenlet under asyncio",
                 )
 
+    def mostly_sync(self) -> bool:
+        """Whether more functions take a sync `Session` than an async one.
+
+        A sync codebase with an asyncio corner: most of its models never meet an
+        AsyncSession.
+        """
+        cached = getattr(self, "_mostly_sync", None)
+        if cached is None:
+            facts = [self.facts(module) for module in self.project.modules]
+            cached = sum(f.sync_session_functions for f in facts) > sum(
+                f.async_session_functions for f in facts
+            )
+            self._mostly_sync = cached
+        return bool(cached)
+
+    def _async_loaded(self, owner: ast.ClassDef) -> bool:
+        """Whether a coroutine taking an async session names the class as a value.
+
+        `select(User)`, `SQLAlchemyUserDatabase(session, User)`: the objects of the
+        other classes are loaded by sync sessions only.
+        """
+        info = self.project.class_info(owner)
+        for module in self.project.modules:
+            if owner.name in self.facts(module).async_session_names and (
+                self.project.resolve_name(module, owner.name) is info
+            ):
+                return True
+        return False
+
     def _async_attrs(self, owner: ast.ClassDef) -> bool:
         info = self.project.class_info(owner)
         if info is None:
@@ -102,6 +139,17 @@ class _SettingRules(_CheckerBase):
 
 
 _UNKNOWN = object()
+
+
+def _write_only(owner: ast.ClassDef, call: ast.Call) -> bool:
+    """Whether `call` is assigned under a `WriteOnlyMapped[...]` annotation."""
+    for stmt in owner.body:
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is call:
+            annotation = stmt.annotation
+            if isinstance(annotation, ast.Subscript):
+                annotation = annotation.value
+            return last_name(annotation) == "WriteOnlyMapped"
+    return False
 
 
 def _lazy_setting(call: ast.Call, name: str) -> object:

@@ -95,6 +95,13 @@ def _is_patch(expr: ast.expr) -> bool:
     return "patch" in parts or last_name(target) == "patch"
 
 
+def _closed_session(expr: ast.expr) -> ast.expr | None:
+    """What `contextlib.closing(x)` closes at the block's exit: `x`."""
+    if isinstance(expr, ast.Call) and last_name(expr.func) == "closing" and expr.args:
+        return expr.args[0]
+    return None
+
+
 def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
     """An expression's nodes, operands before the operation (evaluation order)."""
     stack: list[tuple[ast.AST, bool]] = [(expr, False)]
@@ -262,6 +269,13 @@ class _Walker:
             bound = item.optional_vars
             if bound is not None:
                 self.bind(bound, None, state)
+            closed = _closed_session(item.context_expr)
+            if closed is not None:
+                # `with closing(session):` closes it at the exit: its transaction ends
+                closed_kind = self.inference.kind_of(closed, self.scope)
+                if closed_kind is not None and closed_kind.is_session:
+                    exits.append((group_of(closed, closed_kind), False, None))
+                continue
             if kind is None:
                 continue
             name = dotted(bound) if bound is not None else None
