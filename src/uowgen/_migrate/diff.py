@@ -189,20 +189,28 @@ class _Diff:
         """Tables of links: made and dropped with their many fields.
 
         A rename that changes a name in one moves its links to the new table.
+        Tables that go are dropped first: a field removed, or pointed at another
+        model, leaves its table's name (and its key's) to the table made next.
         """
-        kept: set[tuple[str, str]] = set()
-        for (model, field), link in self.target.links.items():
-            before = self._paired_link(model, field, link)
-            if before is None:
-                self._create(link)
-                continue
-            kept.add((before.model.name, before.field.name))
-            if _link_shape(before) != _link_shape(link):
-                self._move_links(before, link)
+        paired = {
+            key: self._paired_link(*key, link)
+            for key, link in self.target.links.items()
+        }
+        kept = {
+            (before.model.name, before.field.name)
+            for before in paired.values()
+            if before is not None
+        }
         for key, link in self.source.links.items():
             if key not in kept:
                 self.ops.append(ops.DropTableOp.from_table(link.table))
                 self.changes.append(f"drop table {link.name}")
+        for key, link in self.target.links.items():
+            before = paired[key]
+            if before is None:
+                self._create(link)
+            elif _link_shape(before) != _link_shape(link):
+                self._move_links(before, link)
 
     def _paired_link(self, model: str, field: str, link: Link) -> Link | None:
         """The source's table of the same links, if the field is paired.

@@ -82,8 +82,14 @@ def add_fields(text: str, model_name: str, fields: Sequence[dict[str, Any]]) -> 
 def remove_model(text: str, name: str) -> str:
     """Remove a model; refuse while other models still refer to it.
 
+    A ref or a many field of another model pointing at it is a reference: the
+    user decides what becomes of those fields (and of the links a many field
+    holds), never the command. The model's own many fields go with it, and the
+    migration drops their tables of links.
+
     Raises:
-        UowgenError: no such model, or other models have refs to it (named).
+        UowgenError: no such model, or other models have refs or many fields to
+            it (named).
     """
 
     def change(data: Any) -> None:
@@ -93,19 +99,20 @@ def remove_model(text: str, name: str) -> str:
             raise UowgenError(_unknown_model(models, name))
         users = [
             f"{model.get('name')}.{field.get('name')}"
+            + (" (many)" if field.get("type") == "many" else "")
             for model in models
             if isinstance(model, dict) and model.get("name") != name
             for field in model.get("fields") or []
             if isinstance(field, dict)
-            and field.get("type") == "ref"
+            and field.get("type") in _POINTING
             and field.get("to") == name
         ]
         if users:
             raise UowgenError(
                 f"cannot remove model {name!r}: still referred to by "
                 + ", ".join(users)
-                + "; remove or change those fields first, then run "
-                f"`uowgen remove-model {name}` again"
+                + "; remove or change those fields first (a many field's links "
+                f"go with it), then run `uowgen remove-model {name}` again"
             )
         del models[index]
 
@@ -140,7 +147,7 @@ def rename_field(text: str, model_name: str, old: str, new: str) -> str:
 
 
 def rename_model(text: str, old: str, new: str) -> str:
-    """Rename a model, and the refs of every model that point at it.
+    """Rename a model, and the refs and many fields of every model that point at it.
 
     Raises:
         UowgenError: no such model, or the new name is taken.
@@ -163,7 +170,7 @@ def rename_model(text: str, old: str, new: str) -> str:
             if isinstance(field, dict)
         ]
         for field in fields:
-            if field.get("type") == "ref" and field.get("to") == old:
+            if field.get("type") in _POINTING and field.get("to") == old:
                 field["to"] = new
 
     return _edit(text, change)
@@ -191,6 +198,10 @@ def set_plurals(text: str, plurals: Mapping[str, str]) -> str:
                 model.insert(position, "plural", plural)
 
     return _edit(text, change)
+
+
+# The field types that point at a model (`to:`): a ref, and a many field's links.
+_POINTING = ("ref", "many")
 
 
 def _edit(text: str, change: Callable[[Any], None]) -> str:
