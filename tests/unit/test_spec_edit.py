@@ -146,6 +146,18 @@ def test_renaming_a_model_renames_the_many_fields_to_it_on_either_side() -> None
     parse_spec_text(text)
 
 
+def test_a_line_changed_by_a_rename_keeps_its_comments_spacing() -> None:
+    commented = LINKED.replace(
+        "{name: tags, type: many, to: Tag}\n",
+        "{name: tags, type: many, to: Tag}    # links, in a table of their own\n",
+    )
+    text = rename_model(commented, "Tag", "Label")
+
+    assert text == commented.replace("- name: Tag\n", "- name: Label\n").replace(
+        "to: Tag}", "to: Label}"
+    )
+
+
 def test_renaming_a_many_field_changes_only_its_name() -> None:
     text = rename_field(LINKED, "Note", "tags", "labels")
 

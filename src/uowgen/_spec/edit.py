@@ -264,11 +264,35 @@ def _keep_spacing(before: str, after: str) -> str:
     )
     kept: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        kept += old[i1:i2] if tag == "equal" else new[j1:j2]
+        if tag == "equal":
+            kept += old[i1:i2]
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            # Lines changed one for one (a renamed `to:`) keep their comments' indent.
+            kept += map(_comment_spacing, old[i1:i2], new[j1:j2])
+        else:
+            kept += new[j1:j2]
     merged = "".join(kept)
     if merged == after or _data(merged) != _data(after):
         return after
     return merged
+
+
+# The spaces before an end-of-line comment, and the comment.
+_COMMENT = re.compile(r"(\s+)(#.*)$")
+
+
+def _comment_spacing(before: str, after: str) -> str:
+    """`after` with the spaces before its end-of-line comment as in `before`.
+
+    The dump writes one space before a comment on a line it changed; a line ending
+    in the same comment keeps the owner's. (A `#` inside a quoted value could
+    match too: `_keep_spacing` then sees the data differ and keeps the dump.)
+    """
+    old = _COMMENT.search(before.rstrip("\n"))
+    new = _COMMENT.search(after.rstrip("\n"))
+    if old is None or new is None or old.group(2) != new.group(2):
+        return after
+    return after[: new.start()] + old.group(1) + after[new.start(2) :]
 
 
 def _squeezed(line: str) -> str:
