@@ -751,3 +751,57 @@ def test_the_admin_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -
     alembic_upgrade(project, database)
     alembic(project, f"sqlite+aiosqlite:///{database}", "check")
     assert_edits_kept(project)
+
+
+BLOG = """\
+project_name: Blog
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str, unique: true}
+  - name: Article
+    fields:
+      - {name: title, type: str}
+      - {name: tags, type: many, to: Tag}
+"""
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_renaming_the_model_that_owns_links_and_a_second_field_keep_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    spec = tmp_path / "blog.yml"
+    spec.write_text(BLOG)
+    project = generate(load_spec(spec), tmp_path / "blog")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    alembic(project, database_url, "upgrade", "head")
+    execute(
+        database_url,
+        "INSERT INTO tags (label, version) VALUES ('sql', 1), ('web', 1)",
+        "INSERT INTO articles (title, version) VALUES ('One', 1), ('Two', 1)",
+        "INSERT INTO articles_tags (article_id, tag_id) VALUES (1, 1), (1, 2), (2, 2)",
+    )
+    linked = [(1, 1), (1, 2), (2, 2)]
+    runner = CliRunner()
+
+    out = uowgen(runner, project, "rename-model", "Article", "Post")
+    assert "moved from src/blog/models/article.py" in out
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(database_url, "posts_tags", "post_id", "tag_id") == linked
+    # A second many field to Tag names both fields' columns after the field: the
+    # first one's links move to `tags_tag_id`.
+    uowgen(runner, project, "add-field", "Post", "topics:many:Tag", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(database_url, "posts_tags", "post_id", "tags_tag_id") == linked
+    assert link_rows(database_url, "posts_topics", "post_id", "topics_tag_id") == []
+    alembic(project, database_url, "check")
+
+    alembic(project, database_url, "downgrade", "-2")
+    assert link_rows(database_url, "articles_tags", "article_id", "tag_id") == linked
+    assert "posts_tags" not in tables(database_url)
