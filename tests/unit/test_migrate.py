@@ -890,6 +890,10 @@ def test_a_renamed_target_model_moves_the_links_to_its_new_column_and_key() -> N
     assert down(revision)[1:7] == moved(
         "posts_tags", "posts_tags", ("post_id", "label_id"), ("post_id", "tag_id")
     )
+    assert revision.changes[:2] == (
+        "rename table tags to labels",
+        "posts_tags: move the links (tag_id -> label_id, tags -> labels)",
+    )
 
 
 def test_a_renamed_owner_model_moves_the_links_to_its_new_table() -> None:

@@ -247,7 +247,13 @@ class _Diff:
             ),
             ops.ExecuteSQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
         ]
-        self.changes[-1] = f"move the links of {before.name} to {after.name}"
+        if before.name != after.name:
+            said = f"move the links of {before.name} to {after.name}"
+        else:  # a column, or a table a key points at, is renamed
+            pairs = zip(_link_shape(before)[1:], _link_shape(after)[1:], strict=True)
+            renamed = [f"{old} -> {new}" for old, new in pairs if old != new]
+            said = f"{after.name}: move the links ({', '.join(renamed)})"
+        self.changes[-1] = said
 
     def _alter(self, before: Table, after: Table) -> None:
         name = after.name
