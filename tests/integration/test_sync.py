@@ -198,9 +198,9 @@ def link_rows(database_url: str, table: str, owner: str, other: str) -> list[Any
 
 
 def grow_links(runner: CliRunner, project: Path, database_url: str) -> None:
-    """A many field added, linked through the API, renamed, its target model
-    renamed, then removed: the links are kept until the field goes, and the rows
-    and the user's edits through it all."""
+    """A many field added, linked through the API, renamed, the models on both
+    sides renamed, then removed: the links are kept until the field goes, and the
+    rows and the user's edits through it all."""
     for path, addition in LINK_EDITS.items():
         with (project / path).open("a", encoding="utf-8") as handle:
             handle.write(addition)
@@ -277,6 +277,33 @@ def grow_links(runner: CliRunner, project: Path, database_url: str) -> None:
         LINK_EDITS["src/fastbot/services/topic.py"]
         in (project / "src/fastbot/services/subject.py").read_text()
     )
+    alembic(project, database_url, "check")
+    # And the model that owns the field, renamed and renamed back: the table of
+    # links moves there and back, with its column, every link and the user's edit.
+    uowgen(runner, project, "rename-model", "VocabularySet", "WordSet", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(
+        database_url, "word_sets_subjects", "word_set_id", "subject_id"
+    ) == (linked)
+    ((status, word_set),) = api(project, database_url, ("GET", "/word-sets/1", None))
+    assert (status, [subject["id"] for subject in word_set["subjects"]]) == (
+        200,
+        [1, 2],
+    )
+    repository = "src/fastbot/repositories/vocabulary_set.py"
+    assert (
+        LINK_EDITS[repository]
+        in (project / "src/fastbot/repositories/word_set.py").read_text()
+    )
+    uowgen(runner, project, "rename-model", "WordSet", "VocabularySet", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_subjects", "vocabulary_set_id", "subject_id"
+        )
+        == linked
+    )
+    assert LINK_EDITS[repository] in (project / repository).read_text()
     alembic(project, database_url, "check")
 
     # A model that many fields point at is not removed under them.
