@@ -969,11 +969,15 @@ def test_a_revision_that_moves_links_renders_valid_code() -> None:
     new = spec(USER, with_fields(POST, {**TAGS, "name": "labels"}), TAG)
     text = rendered(plan(LINKED, new, Renames(fields={("Post", "labels"): "tags"})))
     compile(text, "0002_grow.py", "exec")
-    # Both ways: copied aside, copied back, the copy dropped.
-    assert text.count('AS other FROM "posts_tags"') == 1
-    assert text.count('AS other FROM "posts_labels"') == 1
-    assert text.count('SELECT owner, other FROM "uowgen_links_copy"') == 2
-    assert text.count("op.execute('DROP TABLE \"uowgen_links_copy\"')") == 2
+    # Both ways: copied aside (saying why), copied back, the copy dropped.
+    assert "    # The links of posts_tags wait in a copy while their table" in text
+    assert "    # The links of posts_labels wait in a copy while their table" in text
+    assert text.count("""'FROM "posts_tags"'""") == 1
+    assert text.count("""'FROM "posts_labels"'""") == 1
+    assert text.count("""'SELECT owner, other FROM "uowgen_links_copy"'""") == 2
+    assert text.count("""op.execute('DROP TABLE "uowgen_links_copy"')""") == 2
+    # A clause a line: every line fits the project's line length.
+    assert max(len(line) for line in text.splitlines()) <= 88
 
 
 # --- the metadata, the rendered file --------------------------------------------------

@@ -31,6 +31,7 @@ from uowgen._migrate.operations import (
     _narrows,
     _RenameTableOp,
     _shown_type,
+    _SQLOp,
     _type_key,
 )
 from uowgen._migrate.pairing import _pair, _Pairs
@@ -233,19 +234,22 @@ class _Diff:
         name, and its key's and index's (names PostgreSQL keeps schema-wide).
         """
         self.ops += [
-            ops.ExecuteSQLOp(
-                f'CREATE TABLE "{_LINKS_COPY}" AS SELECT "{before.owner}" AS owner, '
-                f'"{before.other}" AS other FROM "{before.name}"'
+            _SQLOp(
+                f'CREATE TABLE "{_LINKS_COPY}" AS',
+                f'SELECT "{before.owner}" AS owner, "{before.other}" AS other',
+                f'FROM "{before.name}"',
+                why=f"The links of {before.name} wait in a copy while their table "
+                "is made again under its new names.",
             ),
             ops.DropTableOp.from_table(before.table),
         ]
         self._create(after)
         self.ops += [
-            ops.ExecuteSQLOp(
-                f'INSERT INTO "{after.name}" ("{after.owner}", "{after.other}") '
-                f'SELECT owner, other FROM "{_LINKS_COPY}"'
+            _SQLOp(
+                f'INSERT INTO "{after.name}" ("{after.owner}", "{after.other}")',
+                f'SELECT owner, other FROM "{_LINKS_COPY}"',
             ),
-            ops.ExecuteSQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
+            _SQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
         ]
         if before.name != after.name:
             said = f"move the links of {before.name} to {after.name}"
