@@ -276,3 +276,116 @@ def test_latest_with_an_unreachable_index_is_a_clear_error(
     assert result.exit_code == 2, result.output
     assert "cannot learn uowgen's newest release" in result.output
     assert "No matching distribution" in result.output
+
+
+# --- tables of links ------------------------------------------------------------------
+
+LINKED = """\
+project_name: Blog
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str, unique: true}
+  - name: Article
+    fields:
+      - {name: title, type: str}
+      - {name: tags, type: many, to: Tag}
+"""
+
+
+@pytest.fixture(scope="module")
+def linked_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with a many field (a table of links), rendered and committed."""
+    spec = tmp_path_factory.mktemp("spec") / "blog.yml"
+    spec.write_text(LINKED)
+    root = generate(load_spec(spec), tmp_path_factory.mktemp("linked") / "blog")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "generated")
+    return root
+
+
+@pytest.fixture
+def linked(
+    linked_render: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    copy = Path(shutil.copytree(linked_render, tmp_path / "blog", symlinks=True))
+    monkeypatch.chdir(copy)
+    return copy
+
+
+# The line that names the table of links' second column.
+TAG_ID = '"tag_id",'
+
+
+def line_of(path: Path, text: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_project_with_a_table_of_links_is_in_step(linked: Path) -> None:
+    assert (
+        check(linked, code=0)
+        .splitlines()[-1]
+        .endswith(f"is in step with uowgen {__version__} and uowgen.yml")
+    )
+
+
+def test_migrations_without_the_table_of_links_are_drift_at_its_table(
+    linked: Path,
+) -> None:
+    initial = linked / "migrations/versions/0001_initial.py"
+    text = initial.read_text()
+    start = text.index('    op.create_table(\n        "articles_tags"')
+    end = text.index("\n\n\ndef downgrade")
+    initial.write_text(text[:start].rstrip() + text[end:])
+    model = linked / "src/blog/models/article.py"
+
+    table, column = line_of(model, "articles_tags = Table("), line_of(model, TAG_ID)
+    fix = '(fix: alembic revision --autogenerate -m "add table articles_tags")'
+
+    lines = lines_with(check(linked, code=1), "UG501")
+
+    where = "src/blog/models/article.py"
+    assert lines == [
+        (
+            f"{where}:{table}: UG501 table articles_tags is in the models but no "
+            f"migration creates it {fix}"
+        ),
+        (
+            f"{where}:{column}: UG501 index ix_articles_tags_tag_id (tag_id) on "
+            f"articles_tags is in the models only {fix}"
+        ),
+    ]
+
+
+def test_a_hand_edited_table_of_links_is_drift_at_its_column(linked: Path) -> None:
+    model = linked / "src/blog/models/article.py"
+    edit(
+        model,
+        "        primary_key=True,\n        index=True,\n",
+        "        primary_key=True,\n",
+    )
+
+    [line] = lines_with(check(linked, code=1), "UG501")
+
+    assert line.startswith(
+        f"src/blog/models/article.py:{line_of(model, TAG_ID)}: UG501 index "
+        "ix_articles_tags_tag_id (tag_id) on articles_tags is in the migrations only"
+    )
+
+
+def test_a_many_field_added_to_the_spec_and_never_synced_asks_for_sync(
+    linked: Path,
+) -> None:
+    spec = linked / "uowgen.yml"
+    edit(
+        spec,
+        "      - {name: label, type: str, unique: true}\n",
+        "      - {name: label, type: str, unique: true}\n"
+        "      - {name: related, type: many, to: Tag}\n",
+    )
+
+    [line] = lines_with(check(linked, code=1), "UG201")
+
+    assert "Tag: related added" in line and "(fix: uowgen sync" in line

@@ -546,3 +546,140 @@ def test_a_revision_that_would_break_references_fails_and_changes_nothing(
     assert "No new upgrade operations detected" in alembic(
         old_project, database_url, "check"
     )
+
+
+# --- tables of links -----------------------------------------------------------------
+
+# Tags on articles, articles related to articles (a link to its own model), and a
+# many field the new spec drops. The new spec renames both models and a many field,
+# and adds one: every table of links moves, goes or comes. Two many fields to one
+# model name their second column after the field (`tags_tag_id`).
+LINKED_OLD: dict[str, Any] = {
+    "project_name": "Blog",
+    "models": [
+        {"name": "Tag", "fields": [{"name": "label", "type": "str", "unique": True}]},
+        {
+            "name": "Article",
+            "fields": [
+                {"name": "title", "type": "str"},
+                {"name": "tags", "type": "many", "to": "Tag"},
+                {"name": "related", "type": "many", "to": "Article"},
+                {"name": "extra", "type": "many", "to": "Tag"},
+            ],
+        },
+    ],
+}
+LINKED_NEW: dict[str, Any] = {
+    "project_name": "Blog",
+    "models": [
+        {"name": "Label", "fields": [{"name": "label", "type": "str", "unique": True}]},
+        {
+            "name": "Post",
+            "fields": [
+                {"name": "title", "type": "str"},
+                {"name": "labels", "type": "many", "to": "Label"},
+                {"name": "related", "type": "many", "to": "Post"},
+                {"name": "featured", "type": "many", "to": "Label"},
+            ],
+        },
+    ],
+}
+LINK_RENAMES = Renames(
+    models={"Label": "Tag", "Post": "Article"}, fields={("Post", "labels"): "tags"}
+)
+LINKED_ROWS: list[Statement] = [
+    "INSERT INTO tags (id, label, version) VALUES (1, 'sql', 1), (2, 'web', 1)",
+    "INSERT INTO articles (id, title, version) VALUES (1, 'One', 1), (2, 'Two', 1)",
+    "INSERT INTO articles_tags (article_id, tags_tag_id) VALUES (1, 1), (1, 2), (2, 2)",
+    "INSERT INTO articles_related (article_id, related_article_id) VALUES (1, 2), (2, 1)",
+    "INSERT INTO articles_extra (article_id, extra_tag_id) VALUES (2, 1)",
+]
+TAG_LINKS = [(1, 1), (1, 2), (2, 2)]
+RELATED_LINKS = [(1, 2), (2, 1)]
+
+
+def sql_with_foreign_keys(url: str, *statements: Statement) -> list[Rows]:
+    """`sql`, with SQLite enforcing foreign keys as the app's engine has it do."""
+    if url.startswith("sqlite"):
+        return sql(url, "PRAGMA foreign_keys = ON", *statements)[1:]
+    return sql(url, *statements)
+
+
+def test_links_are_kept_when_both_models_and_a_many_field_are_renamed(
+    database_url: str, tmp_path: Path
+) -> None:
+    old_spec, new_spec = parse_spec(LINKED_OLD), parse_spec(LINKED_NEW)
+    old = generate(old_spec, tmp_path / "old" / "blog")
+    new = generate(new_spec, tmp_path / "new" / "blog")
+    versions = new / "migrations" / "versions"
+    shutil.rmtree(versions)
+    shutil.copytree(old / "migrations" / "versions", versions)
+    revision = plan_revision(old_spec, new_spec, renames=LINK_RENAMES)
+    assert revision is not None
+    write_revision(revision, versions, message="Rename the blog's models")
+    alembic(old, database_url, "upgrade", "head")
+    sql(database_url, *LINKED_ROWS)
+
+    alembic(new, database_url, "upgrade", "head")
+    assert (
+        select(
+            database_url,
+            "SELECT post_id, labels_label_id FROM posts_labels ORDER BY 1, 2",
+        )
+        == TAG_LINKS
+    )
+    assert (
+        select(
+            database_url,
+            "SELECT post_id, related_post_id FROM posts_related ORDER BY 1, 2",
+        )
+        == RELATED_LINKS
+    )
+    assert select(database_url, "SELECT count(*) FROM posts_featured") == [(0,)]
+    assert {"articles_tags", "articles_related", "articles_extra"}.isdisjoint(
+        tables(database_url)
+    )
+    assert "No new upgrade operations detected" in alembic(new, database_url, "check")
+    # The moved tables are whole: their keys refuse a duplicate link and a link to
+    # a row that does not exist.
+    for bad in (
+        "INSERT INTO posts_labels (post_id, labels_label_id) VALUES (1, 1)",
+        "INSERT INTO posts_labels (post_id, labels_label_id) VALUES (1, 99)",
+    ):
+        with pytest.raises(sa.exc.IntegrityError):
+            sql_with_foreign_keys(database_url, bad)
+
+    alembic(new, database_url, "downgrade", "-1")
+    assert (
+        select(
+            database_url,
+            "SELECT article_id, tags_tag_id FROM articles_tags ORDER BY 1, 2",
+        )
+        == TAG_LINKS
+    )
+    assert (
+        select(
+            database_url,
+            "SELECT article_id, related_article_id FROM articles_related ORDER BY 1, 2",
+        )
+        == RELATED_LINKS
+    )
+    # A dropped many field comes back as an empty table: its links are gone.
+    assert select(database_url, "SELECT count(*) FROM articles_extra") == [(0,)]
+    assert "posts_featured" not in tables(database_url)
+    assert "No new upgrade operations detected" in alembic(old, database_url, "check")
+
+    alembic(new, database_url, "upgrade", "head")
+    assert (
+        select(
+            database_url,
+            "SELECT post_id, labels_label_id FROM posts_labels ORDER BY 1, 2",
+        )
+        == TAG_LINKS
+    )
+    assert "No new upgrade operations detected" in alembic(new, database_url, "check")
+    # Deleting a row deletes its links: the moved keys still cascade.
+    sql_with_foreign_keys(database_url, "DELETE FROM labels WHERE id = 2")
+    assert select(
+        database_url, "SELECT post_id, labels_label_id FROM posts_labels ORDER BY 1, 2"
+    ) == [(1, 1)]

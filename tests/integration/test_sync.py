@@ -3,20 +3,24 @@
 The scenario of the issue, as a user runs it: a committed project with edits in
 several places and a migrated SQLite database holding rows, grown step by step; after
 each step the migration keeps every row and every edit is still there, and at the
-end the project's own ruff, mypy --strict and tests pass.
+end the project's own ruff, mypy --strict and tests pass. A many field is added,
+linked through the project's own API, renamed, its target model renamed, and removed:
+every link is kept until the field goes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
@@ -139,6 +143,205 @@ def assert_edits_kept(root: Path) -> None:
     assert "db_pool_size: int = 7" in (root / "src/fastbot/settings.py").read_text()
 
 
+# Calls the generated API in-process, on the project's database: a list of
+# [method, path, body] in, a list of [status, body] out (JSON on the command line).
+API_CALLS = """
+import asyncio
+import json
+import sys
+
+from httpx import ASGITransport, AsyncClient
+
+from fastbot.main import create_app
+
+
+async def main() -> None:
+    app = create_app()
+    answers = []
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            for method, path, body in json.loads(sys.argv[1]):
+                response = await client.request(method, path, json=body)
+                content = response.json() if response.content else None
+                answers.append([response.status_code, content])
+    print(json.dumps(answers))
+
+
+asyncio.run(main())
+"""
+
+
+def api(project: Path, url: str, *calls: tuple[str, str, object]) -> list[Any]:
+    """Call the project's own API on the database at `url`; [status, body] each."""
+    out = run(
+        [sys.executable, "-c", API_CALLS, json.dumps(calls)],
+        project,
+        DATABASE_URL=url,
+        PYTHONPATH=str(project / "src"),
+    )
+    answers: list[Any] = json.loads(out.strip().splitlines()[-1])
+    return answers
+
+
+# A user's edits of the files a many field's steps change, move and delete.
+LINK_EDITS = {
+    "src/fastbot/repositories/vocabulary_set.py": "\n\n# Mine: sets are small.\n",
+    "src/fastbot/services/topic.py": "\n\n# Mine: topics are curated.\n",
+}
+
+
+def link_rows(database_url: str, table: str, owner: str, other: str) -> list[Any]:
+    return execute(database_url, f"SELECT {owner}, {other} FROM {table} ORDER BY 1, 2")[
+        0
+    ]
+
+
+def grow_links(runner: CliRunner, project: Path, database_url: str) -> None:
+    """A many field added, linked through the API, renamed, the models on both
+    sides renamed, then removed: the links are kept until the field goes, and the
+    rows and the user's edits through it all."""
+    for path, addition in LINK_EDITS.items():
+        with (project / path).open("a", encoding="utf-8") as handle:
+            handle.write(addition)
+    out = uowgen(
+        runner,
+        project,
+        "add-field",
+        "VocabularySet",
+        "topics:many:Topic",
+        "--allow-dirty",
+    )
+    assert "migration" in out
+    alembic(project, database_url, "upgrade", "head")
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_topics", "vocabulary_set_id", "topic_id"
+        )
+        == []
+    )
+    answers = api(
+        project,
+        database_url,
+        ("POST", "/topics", {"title": "Grammar"}),
+        ("POST", "/topics", {"title": "Travel"}),
+        ("PUT", "/vocabulary-sets/1/topics/1", None),
+        ("PUT", "/vocabulary-sets/1/topics/2", None),
+        ("PUT", "/vocabulary-sets/1/topics/2", None),  # idempotent
+        ("PUT", "/vocabulary-sets/1/topics/99", None),  # no such topic
+        ("GET", "/vocabulary-sets/1", None),
+    )
+    assert [status for status, _ in answers] == [201, 201, 204, 204, 204, 422, 200]
+    assert [topic["id"] for topic in answers[-1][1]["topics"]] == [1, 2]
+    linked = [(1, 1), (1, 2)]
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_topics", "vocabulary_set_id", "topic_id"
+        )
+        == linked
+    )
+
+    # Renamed, the field's table of links moves with every link.
+    uowgen(
+        runner,
+        project,
+        "rename-field",
+        "VocabularySet",
+        "topics",
+        "subjects",
+        "--allow-dirty",
+    )
+    alembic(project, database_url, "upgrade", "head")
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_subjects", "vocabulary_set_id", "topic_id"
+        )
+        == linked
+    )
+    # So does the model it links to, renamed: its links' column is renamed too.
+    out = uowgen(runner, project, "rename-model", "Topic", "Subject", "--allow-dirty")
+    assert "moved from src/fastbot/services/topic.py" in out
+    alembic(project, database_url, "upgrade", "head")
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_subjects", "vocabulary_set_id", "subject_id"
+        )
+        == linked
+    )
+    ((status, vocabulary_set),) = api(
+        project, database_url, ("GET", "/vocabulary-sets/1", None)
+    )
+    assert status == 200
+    assert [subject["id"] for subject in vocabulary_set["subjects"]] == [1, 2]
+    assert (
+        LINK_EDITS["src/fastbot/services/topic.py"]
+        in (project / "src/fastbot/services/subject.py").read_text()
+    )
+    alembic(project, database_url, "check")
+    # And the model that owns the field, renamed and renamed back: the table of
+    # links moves there and back, with its column, every link and the user's edit.
+    uowgen(runner, project, "rename-model", "VocabularySet", "WordSet", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(
+        database_url, "word_sets_subjects", "word_set_id", "subject_id"
+    ) == (linked)
+    ((status, word_set),) = api(project, database_url, ("GET", "/word-sets/1", None))
+    assert (status, [subject["id"] for subject in word_set["subjects"]]) == (
+        200,
+        [1, 2],
+    )
+    repository = "src/fastbot/repositories/vocabulary_set.py"
+    assert (
+        LINK_EDITS[repository]
+        in (project / "src/fastbot/repositories/word_set.py").read_text()
+    )
+    uowgen(runner, project, "rename-model", "WordSet", "VocabularySet", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert (
+        link_rows(
+            database_url, "vocabulary_sets_subjects", "vocabulary_set_id", "subject_id"
+        )
+        == linked
+    )
+    assert LINK_EDITS[repository] in (project / repository).read_text()
+    alembic(project, database_url, "check")
+
+    # A model that many fields point at is not removed under them.
+    out = uowgen(runner, project, "remove-model", "Subject", code=2)
+    assert "VocabularySet.subjects (many)" in out
+    # The field removed (by hand: there is no remove-field), its links go with it.
+    spec = project / "uowgen.yml"
+    field = "      - {name: subjects, type: many, to: Subject}\n"
+    assert field in spec.read_text()
+    spec.write_text(spec.read_text().replace(field, ""))
+    out = uowgen(runner, project, "sync", "--allow-dirty")
+    assert "migration" in out
+    alembic(project, database_url, "upgrade", "head")
+    assert "vocabulary_sets_subjects" not in tables(database_url)
+    assert len(rows(database_url, "subjects")) == 2
+    assert len(rows(database_url, "vocabulary_sets")) == 1
+    assert (
+        LINK_EDITS["src/fastbot/repositories/vocabulary_set.py"]
+        in (project / "src/fastbot/repositories/vocabulary_set.py").read_text()
+    )
+    assert_edits_kept(project)
+
+
+def tables(url: str) -> set[str]:
+    async def go() -> set[str]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                names = await connection.run_sync(
+                    lambda sync: inspect(sync).get_table_names()
+                )
+                return set(names)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
 @pytest.mark.parametrize(
     "database_url",
     ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
@@ -197,6 +400,7 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
     )
     alembic(project, database_url, "upgrade", "head")
     assert execute(database_url, "SELECT handle FROM users")[0] == [("ada",)]
+    grow_links(runner, project, database_url)
     # Remove a model nothing references.
     uowgen(runner, project, "remove-model", "Lesson", "--allow-dirty")
     alembic(project, database_url, "upgrade", "head")
@@ -205,9 +409,9 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
     for table, old in before.items():
         assert len(rows(database_url, table)) == len(old), table
     assert not (project / "src/fastbot/models/lesson.py").exists()
-    assert (project / "src/fastbot/models/topic.py").exists()
+    assert (project / "src/fastbot/models/subject.py").exists()
     registry = (project / "src/fastbot/repositories/registry.py").read_text()
-    assert "TopicRepository" in registry and "LessonRepository" not in registry
+    assert "SubjectRepository" in registry and "LessonRepository" not in registry
     alembic(project, database_url, "check")
     # The grown project passes its own checks and tests, on this database's kind.
     env = {}
@@ -574,3 +778,57 @@ def test_the_admin_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -
     alembic_upgrade(project, database)
     alembic(project, f"sqlite+aiosqlite:///{database}", "check")
     assert_edits_kept(project)
+
+
+BLOG = """\
+project_name: Blog
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str, unique: true}
+  - name: Article
+    fields:
+      - {name: title, type: str}
+      - {name: tags, type: many, to: Tag}
+"""
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_renaming_the_model_that_owns_links_and_a_second_field_keep_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    spec = tmp_path / "blog.yml"
+    spec.write_text(BLOG)
+    project = generate(load_spec(spec), tmp_path / "blog")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    alembic(project, database_url, "upgrade", "head")
+    execute(
+        database_url,
+        "INSERT INTO tags (label, version) VALUES ('sql', 1), ('web', 1)",
+        "INSERT INTO articles (title, version) VALUES ('One', 1), ('Two', 1)",
+        "INSERT INTO articles_tags (article_id, tag_id) VALUES (1, 1), (1, 2), (2, 2)",
+    )
+    linked = [(1, 1), (1, 2), (2, 2)]
+    runner = CliRunner()
+
+    out = uowgen(runner, project, "rename-model", "Article", "Post")
+    assert "moved from src/blog/models/article.py" in out
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(database_url, "posts_tags", "post_id", "tag_id") == linked
+    # A second many field to Tag names both fields' columns after the field: the
+    # first one's links move to `tags_tag_id`.
+    uowgen(runner, project, "add-field", "Post", "topics:many:Tag", "--allow-dirty")
+    alembic(project, database_url, "upgrade", "head")
+    assert link_rows(database_url, "posts_tags", "post_id", "tags_tag_id") == linked
+    assert link_rows(database_url, "posts_topics", "post_id", "topics_tag_id") == []
+    alembic(project, database_url, "check")
+
+    alembic(project, database_url, "downgrade", "-2")
+    assert link_rows(database_url, "articles_tags", "article_id", "tag_id") == linked
+    assert "posts_tags" not in tables(database_url)

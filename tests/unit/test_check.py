@@ -392,6 +392,24 @@ def test_drift_without_a_spec_change_asks_alembic_for_a_revision() -> None:
     assert migration_findings(outcome, spec_changed=True)[0].fix == "uowgen sync"
 
 
+def test_the_revision_message_names_a_new_table_once_not_its_indexes_too() -> None:
+    outcome = parse_outcome(
+        {
+            "status": "drift",
+            "operations": [
+                {"op": "add_table", "table": "articles_tags"},
+                {"op": "add_index", "table": "articles_tags", "columns": ["tag_id"]},
+                {"op": "remove_index", "table": "users", "columns": ["code"]},
+            ],
+        }
+    )
+    found = migration_findings(outcome)
+    assert len(found) == 3
+    assert found[0].fix == (
+        'alembic revision --autogenerate -m "add table articles_tags, remove users"'
+    )
+
+
 def test_drift_from_alembics_message_alone_is_still_described() -> None:
     found = migration_findings(MigrationOutcome("drift", message=ALEMBIC_MESSAGE))
     assert len(found) == 4

@@ -108,6 +108,80 @@ def test_renaming_a_model_renames_the_refs_to_it() -> None:
         rename_model(SPEC, "Note", "Tag")
 
 
+# Notes linked to tags, and to each other: many fields on both sides of a model.
+LINKED = """\
+project_name: Notes
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str}
+  - name: Note
+    fields:
+      - {name: body, type: text}  # the note itself
+      - {name: tags, type: many, to: Tag}
+      - {name: related, type: many, to: Note}
+"""
+
+
+def test_a_many_field_is_added_in_the_shape_the_shorthand_gives() -> None:
+    text = add_fields(SPEC, "Note", [{"name": "labels", "type": "many", "to": "Tag"}])
+
+    assert "      - {name: labels, type: many, to: Tag}\n" in text
+    (note, _) = parse_spec_text(text).models
+    assert (note.fields[-1].name, note.fields[-1].to) == ("labels", "Tag")
+
+
+def test_renaming_a_model_renames_the_many_fields_to_it_on_either_side() -> None:
+    text = rename_model(LINKED, "Tag", "Label")
+
+    assert text == LINKED.replace("- name: Tag\n", "- name: Label\n").replace(
+        "to: Tag}", "to: Label}"
+    )
+    parse_spec_text(text)  # a valid spec
+    text = rename_model(LINKED, "Note", "Memo")
+
+    assert "{name: related, type: many, to: Memo}" in text
+    assert "      - {name: body, type: text}  # the note itself\n" in text
+    assert "      - {name: tags, type: many, to: Tag}\n" in text
+    parse_spec_text(text)
+
+
+def test_a_line_changed_by_a_rename_keeps_its_comments_spacing() -> None:
+    commented = LINKED.replace(
+        "{name: tags, type: many, to: Tag}\n",
+        "{name: tags, type: many, to: Tag}    # links, in a table of their own\n",
+    )
+    text = rename_model(commented, "Tag", "Label")
+
+    assert text == commented.replace("- name: Tag\n", "- name: Label\n").replace(
+        "to: Tag}", "to: Label}"
+    )
+
+
+def test_renaming_a_many_field_changes_only_its_name() -> None:
+    text = rename_field(LINKED, "Note", "tags", "labels")
+
+    assert text == LINKED.replace("{name: tags,", "{name: labels,")
+
+
+def test_removing_a_model_that_many_fields_point_at_is_refused_naming_them() -> None:
+    with pytest.raises(UowgenError) as caught:
+        remove_model(LINKED, "Tag")
+
+    assert caught.value.message == (
+        "cannot remove model 'Tag': still referred to by Note.tags (many); remove "
+        "or change those fields first (a many field's links go with it), then run "
+        "`uowgen remove-model Tag` again"
+    )
+
+
+def test_removing_the_model_that_owns_many_fields_takes_them_along() -> None:
+    text = remove_model(LINKED.replace("to: Note}", "to: Tag}"), "Note")
+
+    assert "tags" not in text and "related" not in text
+    assert [m.name for m in parse_spec_text(text).models] == ["Tag"]
+
+
 # Written the way its owner likes: keys in an order of their own, spaces inside the
 # braces, four-space indents, and an enum line of 150 characters.
 LEVELS = ", ".join(f"level_{n}" for n in range(12))

@@ -269,9 +269,14 @@ def describe_operation(op: Mapping[str, Any]) -> str:
 
 def _revision_message(operations: Iterable[Mapping[str, Any]]) -> str:
     words = {"add_table": "add table", "remove_table": "drop table"}
+    operations = list(operations)
+    # A table added or dropped whole says its indexes and keys too.
+    whole = {op.get("table") for op in operations if op.get("op") in words}
     parts: list[str] = []
     for op in operations:
         kind = str(op.get("op", ""))
+        if kind not in words and op.get("table") in whole:
+            continue
         target = op.get("column") and f"{op.get('table')}.{op['column']}"
         part = (
             f"{words[kind]} {op.get('table')}"

@@ -35,6 +35,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # Folders of installed code, not the project's: no finding points there.
@@ -181,14 +182,23 @@ def failure(stage: str, exc: BaseException, root: Path) -> dict[str, Any]:
 def models(root: Path) -> dict[str, tuple[str, int, list[str]]]:
     """The mapped classes of the project's loaded modules, by table name.
 
-    Each as (file relative to `root`, first line, source lines).
+    Each as (file relative to `root`, first line, source lines). A table declared
+    without a class (`articles_tags = Table("articles_tags", ...)`, a many field's
+    table of links) is found by its assignment.
     """
     found: dict[str, tuple[str, int, list[str]]] = {}
     for module in list(sys.modules.values()):
         rel = inside(getattr(module, "__file__", None), root)
         if rel is None:
             continue
-        for value in list(vars(module).values()):
+        for variable, value in list(vars(module).items()):
+            if type(value).__name__ == "Table" and isinstance(
+                getattr(value, "name", None), str
+            ):
+                place = _assignment(module, variable)
+                if place is not None:
+                    found.setdefault(value.name, (rel, *place))
+                continue
             table = getattr(value, "__table__", None)
             name = getattr(table, "name", None)
             if (
@@ -203,6 +213,27 @@ def models(root: Path) -> dict[str, tuple[str, int, list[str]]]:
                 continue
             found.setdefault(name, (rel, start, lines))
     return found
+
+
+def _assignment(module: ModuleType, variable: str) -> tuple[int, list[str]] | None:
+    """Where a module assigns `variable = Table(...)`: its first line and lines.
+
+    The statement ends at the first line back at its indentation (the closing
+    parenthesis of the call).
+    """
+    try:
+        lines = inspect.getsource(module).splitlines(keepends=True)
+    except (OSError, TypeError):
+        return None
+    start = re.compile(rf"{re.escape(variable)}\s*(:[^=]*)?=\s*\w*\.?Table\(")
+    for index, line in enumerate(lines):
+        if start.match(line):
+            end = next(
+                (i for i in range(index + 1, len(lines)) if lines[i].startswith(")")),
+                index,
+            )
+            return index + 1, lines[index : end + 1]
+    return None
 
 
 def plain(value: object) -> object:
@@ -262,9 +293,13 @@ def drift(diffs: Iterable[Any], root: Path) -> list[dict[str, Any]]:
             continue
         rel, start, lines = place
         op["path"], op["line"] = rel, start
-        column = op.get("column")
+        # An index's or a key's line is its (first) column's.
+        column = op.get("column") or next(iter(op.get("columns") or []), None)
         for number, text in enumerate(lines):
-            if column and re.match(rf"\s+{re.escape(column)}\s*[:=]", text):
+            # An attribute of a class (`phone: Mapped[...]`), or a Column("phone").
+            if column and re.match(
+                rf"\s+({re.escape(column)}\s*[:=]|\"{re.escape(column)}\",)", text
+            ):
                 op["line"] = start + number
                 break
     return ops

@@ -219,9 +219,10 @@ def add_field(
 ) -> None:
     """Add fields to a model in uowgen.yml and sync.
 
-    A new required field needs a default: existing rows get it.
+    A new required field needs a default: existing rows get it. A many field
+    (`tags:many:Tag`) gets a table of links, empty at first.
 
-    Example: uowgen add-field User 'phone:str?' score:int=0
+    Example: uowgen add-field User 'phone:str?' score:int=0 tags:many:Tag
     """
     with exit_on_user_error("add-field"):
         found = find_project(project or Path.cwd())
@@ -244,7 +245,9 @@ def remove_model(
     """Remove a model from uowgen.yml and sync.
 
     Its unedited files are deleted (edited ones are kept and listed), and a
-    migration drops its table.
+    migration drops its table and the tables of links of its many fields. A model
+    that other models' refs or many fields point at is refused: remove or change
+    those fields first.
     """
     with exit_on_user_error("remove-model"):
         found = find_project(project or Path.cwd())
@@ -262,7 +265,8 @@ def rename_field(
 ) -> None:
     """Rename a field and sync: the migration renames the column, keeping its data.
 
-    Editing the name in uowgen.yml by hand would drop the column and add another.
+    A many field's table of links is renamed with every link kept. Editing the
+    name in uowgen.yml by hand would drop the column (or the links) and add another.
     """
     with exit_on_user_error("rename-field"):
         found = find_project(project or Path.cwd())
@@ -286,8 +290,10 @@ def rename_model(
 ) -> None:
     """Rename a model and sync: its table is renamed with its rows, refs follow.
 
-    Its files move to their new names with your edits in them. Editing the name
-    in uowgen.yml by hand would drop the table and create another.
+    Many fields pointing at it follow too, and the tables of links on either side
+    are renamed with every link kept. Its files move to their new names with your
+    edits in them. Editing the name in uowgen.yml by hand would drop the table and
+    create another.
     """
     with exit_on_user_error("rename-model"):
         found = find_project(project or Path.cwd())

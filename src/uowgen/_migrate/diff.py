@@ -31,6 +31,7 @@ from uowgen._migrate.operations import (
     _narrows,
     _RenameTableOp,
     _shown_type,
+    _SQLOp,
     _type_key,
 )
 from uowgen._migrate.pairing import _pair, _Pairs
@@ -189,20 +190,28 @@ class _Diff:
         """Tables of links: made and dropped with their many fields.
 
         A rename that changes a name in one moves its links to the new table.
+        Tables that go are dropped first: a field removed, or pointed at another
+        model, leaves its table's name (and its key's) to the table made next.
         """
-        kept: set[tuple[str, str]] = set()
-        for (model, field), link in self.target.links.items():
-            before = self._paired_link(model, field, link)
-            if before is None:
-                self._create(link)
-                continue
-            kept.add((before.model.name, before.field.name))
-            if _link_shape(before) != _link_shape(link):
-                self._move_links(before, link)
+        paired = {
+            key: self._paired_link(*key, link)
+            for key, link in self.target.links.items()
+        }
+        kept = {
+            (before.model.name, before.field.name)
+            for before in paired.values()
+            if before is not None
+        }
         for key, link in self.source.links.items():
             if key not in kept:
                 self.ops.append(ops.DropTableOp.from_table(link.table))
                 self.changes.append(f"drop table {link.name}")
+        for key, link in self.target.links.items():
+            before = paired[key]
+            if before is None:
+                self._create(link)
+            elif _link_shape(before) != _link_shape(link):
+                self._move_links(before, link)
 
     def _paired_link(self, model: str, field: str, link: Link) -> Link | None:
         """The source's table of the same links, if the field is paired.
@@ -225,21 +234,30 @@ class _Diff:
         name, and its key's and index's (names PostgreSQL keeps schema-wide).
         """
         self.ops += [
-            ops.ExecuteSQLOp(
-                f'CREATE TABLE "{_LINKS_COPY}" AS SELECT "{before.owner}" AS owner, '
-                f'"{before.other}" AS other FROM "{before.name}"'
+            _SQLOp(
+                f'CREATE TABLE "{_LINKS_COPY}" AS',
+                f'SELECT "{before.owner}" AS owner, "{before.other}" AS other',
+                f'FROM "{before.name}"',
+                why=f"The links of {before.name} wait in a copy while their table "
+                "is made again under its new names.",
             ),
             ops.DropTableOp.from_table(before.table),
         ]
         self._create(after)
         self.ops += [
-            ops.ExecuteSQLOp(
-                f'INSERT INTO "{after.name}" ("{after.owner}", "{after.other}") '
-                f'SELECT owner, other FROM "{_LINKS_COPY}"'
+            _SQLOp(
+                f'INSERT INTO "{after.name}" ("{after.owner}", "{after.other}")',
+                f'SELECT owner, other FROM "{_LINKS_COPY}"',
             ),
-            ops.ExecuteSQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
+            _SQLOp(f'DROP TABLE "{_LINKS_COPY}"'),
         ]
-        self.changes[-1] = f"move the links of {before.name} to {after.name}"
+        if before.name != after.name:
+            said = f"move the links of {before.name} to {after.name}"
+        else:  # a column, or a table a key points at, is renamed
+            pairs = zip(_link_shape(before)[1:], _link_shape(after)[1:], strict=True)
+            renamed = [f"{old} -> {new}" for old, new in pairs if old != new]
+            said = f"{after.name}: move the links ({', '.join(renamed)})"
+        self.changes[-1] = said
 
     def _alter(self, before: Table, after: Table) -> None:
         name = after.name

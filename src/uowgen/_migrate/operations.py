@@ -1,13 +1,15 @@
 """The Alembic operations a revision is made of, beyond Alembic's own.
 
 Custom operations with their renderers (a batch block, `rename_table`, an
-`alter_column` with dialect options, an UPDATE that fills existing rows), and how a
-column's type compares between the databases and is altered.
+`alter_column` with dialect options, an UPDATE that fills existing rows, plain SQL
+a clause a line), and how a column's type compares between the databases and is
+altered.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +40,15 @@ class _RenameTableOp(ops.RenameTableOp):
 
 class _AlterColumnOp(ops.AlterColumnOp):
     """`alter_column` with its dialect options rendered (`postgresql_using`)."""
+
+
+class _SQLOp(ops.ExecuteSQLOp):
+    """Plain SQL, rendered a clause a line, after a comment saying why (if `why`)."""
+
+    def __init__(self, *clauses: str, why: str = "") -> None:
+        super().__init__(" ".join(clauses))
+        self.clauses = clauses
+        self.why = why
 
 
 class _FillOp(ops.MigrateOperation):
@@ -86,6 +97,18 @@ def _render_alter_column(autogen_context: AutogenContext, op: _AlterColumnOp) ->
     text: str = renderers.dispatch(ops.AlterColumnOp)(autogen_context, op)
     options = "".join(f", {key}={value!r}" for key, value in sorted(op.kw.items()))
     return text[:-1] + options + ")"
+
+
+@renderers.dispatch_for(_SQLOp, replace=True)
+def _render_sql(autogen_context: AutogenContext, op: _SQLOp) -> list[str]:
+    del autogen_context
+    # Wrapped to fit the project's line length inside a `with` block.
+    comment = [f"# {line}" for line in textwrap.wrap(op.why, 76)]
+    if len(op.clauses) == 1:
+        return [*comment, f"op.execute({op.clauses[0]!r})"]
+    # One string a clause, each but the last ending in the space that joins them.
+    parts = [repr(f"{clause} ") for clause in op.clauses[:-1]]
+    return [*comment, "op.execute(", *parts, repr(op.clauses[-1]), ")"]
 
 
 @renderers.dispatch_for(_FillOp, replace=True)

@@ -67,6 +67,7 @@ def _pair(old: Schema, new: Schema, renames: Renames) -> _Pairs:
                 "in the old spec; rename in two steps"
             )
     fields = _pair_fields(old, new, models, renames, problems)
+    _check_link_names(old, new, models, fields, problems)
     if problems:
         raise UowgenError("\n".join(problems))
     return _Pairs(models, fields)
@@ -136,6 +137,37 @@ def _pair_fields(
                     f"is still field {owner!r}'s in the old spec; rename in two steps"
                 )
     return fields
+
+
+def _check_link_names(
+    old: Schema,
+    new: Schema,
+    models: dict[str, str],
+    fields: dict[tuple[str, str], str],
+    problems: list[str],
+) -> None:
+    """A table of links may not move to a name another kept table still has.
+
+    Links move one table at a time (`_Diff._move_links`): a swap of two many
+    fields' names would make the second table before the first is gone.
+    """
+    kept: dict[str, tuple[str, str]] = {}  # table -> the old (model, field)
+    for (model, _), source in fields.items():
+        key = models[model], source
+        if key in old.links:
+            kept[old.links[key].name] = key
+    for (model, field), source in fields.items():
+        after = new.links.get((model, field))
+        before = old.links.get((models[model], source))
+        if after is None or before is None or after.name == before.name:
+            continue
+        holder = kept.get(after.name)
+        if holder is not None:
+            problems.append(
+                f"model {model!r}, field {field!r}: its table of links "
+                f"{after.name!r} is still {holder[0]}.{holder[1]}'s in the old "
+                "spec; rename in two steps"
+            )
 
 
 def _field_names(schema: Schema, model: str) -> set[str]:

@@ -132,7 +132,7 @@ def _render_ops(container: ops.OpContainer) -> tuple[str, set[str]]:
         ops.UpgradeOps(ops=operations), render_as_batch=True, render_item=render_item
     )
     # Alembic's own opening and closing comments go; every other line is indented.
-    lines = [line for line in code.splitlines() if not line.strip().startswith("#")]
+    lines = [line for line in code.splitlines() if not line.strip().startswith("# ###")]
     body = "\n".join(lines)
     for op in operations:
         if isinstance(op, _FillOp) and op.value is not None:

@@ -82,8 +82,14 @@ def add_fields(text: str, model_name: str, fields: Sequence[dict[str, Any]]) -> 
 def remove_model(text: str, name: str) -> str:
     """Remove a model; refuse while other models still refer to it.
 
+    A ref or a many field of another model pointing at it is a reference: the
+    user decides what becomes of those fields (and of the links a many field
+    holds), never the command. The model's own many fields go with it, and the
+    migration drops their tables of links.
+
     Raises:
-        UowgenError: no such model, or other models have refs to it (named).
+        UowgenError: no such model, or other models have refs or many fields to
+            it (named).
     """
 
     def change(data: Any) -> None:
@@ -93,19 +99,20 @@ def remove_model(text: str, name: str) -> str:
             raise UowgenError(_unknown_model(models, name))
         users = [
             f"{model.get('name')}.{field.get('name')}"
+            + (" (many)" if field.get("type") == "many" else "")
             for model in models
             if isinstance(model, dict) and model.get("name") != name
             for field in model.get("fields") or []
             if isinstance(field, dict)
-            and field.get("type") == "ref"
+            and field.get("type") in _POINTING
             and field.get("to") == name
         ]
         if users:
             raise UowgenError(
                 f"cannot remove model {name!r}: still referred to by "
                 + ", ".join(users)
-                + "; remove or change those fields first, then run "
-                f"`uowgen remove-model {name}` again"
+                + "; remove or change those fields first (a many field's links "
+                f"go with it), then run `uowgen remove-model {name}` again"
             )
         del models[index]
 
@@ -140,7 +147,7 @@ def rename_field(text: str, model_name: str, old: str, new: str) -> str:
 
 
 def rename_model(text: str, old: str, new: str) -> str:
-    """Rename a model, and the refs of every model that point at it.
+    """Rename a model, and the refs and many fields of every model that point at it.
 
     Raises:
         UowgenError: no such model, or the new name is taken.
@@ -163,7 +170,7 @@ def rename_model(text: str, old: str, new: str) -> str:
             if isinstance(field, dict)
         ]
         for field in fields:
-            if field.get("type") == "ref" and field.get("to") == old:
+            if field.get("type") in _POINTING and field.get("to") == old:
                 field["to"] = new
 
     return _edit(text, change)
@@ -191,6 +198,10 @@ def set_plurals(text: str, plurals: Mapping[str, str]) -> str:
                 model.insert(position, "plural", plural)
 
     return _edit(text, change)
+
+
+# The field types that point at a model (`to:`): a ref, and a many field's links.
+_POINTING = ("ref", "many")
 
 
 def _edit(text: str, change: Callable[[Any], None]) -> str:
@@ -253,11 +264,35 @@ def _keep_spacing(before: str, after: str) -> str:
     )
     kept: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        kept += old[i1:i2] if tag == "equal" else new[j1:j2]
+        if tag == "equal":
+            kept += old[i1:i2]
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            # Lines changed one for one (a renamed `to:`) keep their comments' indent.
+            kept += map(_comment_spacing, old[i1:i2], new[j1:j2])
+        else:
+            kept += new[j1:j2]
     merged = "".join(kept)
     if merged == after or _data(merged) != _data(after):
         return after
     return merged
+
+
+# The spaces before an end-of-line comment, and the comment.
+_COMMENT = re.compile(r"(\s+)(#.*)$")
+
+
+def _comment_spacing(before: str, after: str) -> str:
+    """`after` with the spaces before its end-of-line comment as in `before`.
+
+    The dump writes one space before a comment on a line it changed; a line ending
+    in the same comment keeps the owner's. (A `#` inside a quoted value could
+    match too: `_keep_spacing` then sees the data differ and keeps the dump.)
+    """
+    old = _COMMENT.search(before.rstrip("\n"))
+    new = _COMMENT.search(after.rstrip("\n"))
+    if old is None or new is None or old.group(2) != new.group(2):
+        return after
+    return after[: new.start()] + old.group(1) + after[new.start(2) :]
 
 
 def _squeezed(line: str) -> str:
