@@ -245,10 +245,10 @@ def test_an_unreachable_index_is_a_clear_error(
 MARK = "Rendered with the context of the newer tag."
 CONTEXT_PATCH = f"""
 
-_unmarked_markdown = _markdown
+_unmarked_markdown = markdown
 
 
-def _markdown(value: str) -> str:  # noqa: F811
+def markdown(value: str) -> str:  # noqa: F811
     return _unmarked_markdown(value) + " <!-- " + {MARK!r} + " -->"
 """
 
