@@ -51,7 +51,7 @@ SCHEMATHESIS = str(Path(PYTHON).parent / "schemathesis")
 SEED = 20240229
 # Test cases per operation in the fuzzing phase, and stateful scenarios; the
 # coverage phase's cases come from the schema (a fixed cost, a third of a run). At 20
-# the eight test runs take about 3 minutes on 2 cores; halving it saves a fifth.
+# the twelve test runs take about 3 minutes on 2 cores; halving it saves a fifth.
 CI_MAX_EXAMPLES = 20
 LOCAL_MAX_EXAMPLES = 200
 # Calls per stateful scenario.
