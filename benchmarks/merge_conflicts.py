@@ -1,7 +1,8 @@
 """False conflicts of `uowgen update`: the line merge alone against the statement merge.
 
 Part 1 replays the merge corpus (tests/fixtures/merge_corpus/edits.yml: 38 edits a
-team makes to a project of examples/fastbot.yml) across real release pairs, each edit
+team makes to a project of the fastbot spec the releases read,
+tests/fixtures/releases/fastbot.yml) across real release pairs, each edit
 alone, merged by lines only (`git merge-file`, uowgen 0.5.0) and by statements first
 (`uowgen._evolve.py_merge`). A conflict is true when the corpus says the template
 changed the same statement; any other conflict is false. Every edit must be kept and

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +51,11 @@ SCHEMATHESIS = str(Path(PYTHON).parent / "schemathesis")
 SEED = 20240229
 # Test cases per operation in the fuzzing phase, and stateful scenarios; the
 # coverage phase's cases come from the schema (a fixed cost, a third of a run). At 20
-# the eight test runs take about 3 minutes on 2 cores; halving it saves a fifth.
+# the twelve test runs take about 3 minutes on 2 cores; halving it saves a fifth.
 CI_MAX_EXAMPLES = 20
 LOCAL_MAX_EXAMPLES = 200
+# Calls per stateful scenario.
+STATEFUL_STEPS = 10
 
 # Every check. Together they say: no 5xx (not_a_server_error), only documented
 # statuses, content types, headers and bodies (status_code_conformance,
@@ -68,9 +72,12 @@ LOCAL_MAX_EXAMPLES = 200
 CHECKS = "all"
 EXCLUDED_CHECKS = "positive_data_acceptance"
 HOOKS = "tests.fuzz"
-# The detail of the 422 that refuses a reference to no row (the generated project's
-# db_errors.py).
-MISSING_ROW = "refers to a row that does not exist"
+# The details of the 422 that refuses a reference to no row: a ref field's (the
+# generated project's db_errors.py), and a link's, `tag_ids` or `PUT .../tags/{tag_id}`
+# (repositories/base.py: "no Tag with id 7, 9").
+MISSING_ROW = re.compile(
+    r".+ refers to a row that does not exist|no [A-Za-z0-9]+ with id [0-9]+(, [0-9]+)*"
+)
 # The start of the message of the 422 that refuses a list's `cursor` that no page
 # of this query gave (the generated project's schemas/query.py).
 BAD_CURSOR = "Value error, cursor: "
@@ -119,12 +126,59 @@ class FuzzResult:
                 "---- distinct failures: check, status <- operations",
                 *distinct_failures(self.output),
                 _failure_summary(self.output),
+                link_route_summary(stateful_calls(self.workdir)),
                 "---- server errors (last line of each distinct traceback)",
                 *_server_errors(self.server_log),
                 f"---- server log, last {LOG_TAIL} characters",
                 self.server_log[-LOG_TAIL:],
             ]
         )
+
+
+def stateful_calls(workdir: Path) -> Counter[tuple[str, str, int]]:
+    """The calls of a run's stateful phase: (method, path template, status) -> count.
+
+    Read from the run's NDJSON report (one event a line), whose finished scenarios
+    hold their requests and responses.
+    """
+    calls: Counter[tuple[str, str, int]] = Counter()
+    for report in sorted((workdir / "report").glob("ndjson-*.ndjson")):
+        with report.open(encoding="utf-8") as lines:
+            for line in lines:
+                if not line.startswith('{"ScenarioFinished"'):
+                    continue
+                scenario = json.loads(line)["ScenarioFinished"]
+                if scenario["phase"] != "stateful":
+                    continue
+                recorder = scenario["recorder"]
+                for case_id, case in recorder.get("cases", {}).items():
+                    answer = recorder["interactions"].get(case_id, {}).get("response")
+                    if answer is not None:
+                        request = case["value"]
+                        key = (
+                            request["method"],
+                            request["path"],
+                            answer["status_code"],
+                        )
+                        calls[key] += 1
+    return calls
+
+
+def link_route_summary(calls: Counter[tuple[str, str, int]]) -> str:
+    """How often the stateful phase called the link routes of many fields (a path
+    with two parameters, `/sets/{set_id}/tags/{tag_id}`), and with what answer."""
+    routes: dict[str, Counter[int]] = {}
+    for (method, path, status), count in calls.items():
+        if path.count("{") == 2 and method in ("PUT", "DELETE"):
+            routes.setdefault(f"{method} {path}", Counter())[status] += count
+    total = sum(calls.values())
+    if not routes:
+        return f"stateful phase: {total} calls, none to a link route"
+    lines = [f"stateful phase: {total} calls; to link routes:"]
+    for route, statuses in sorted(routes.items()):
+        answers = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
+        lines.append(f"  {sum(statuses.values()):4}  {route}  ({answers})")
+    return "\n".join(lines)
 
 
 def distinct_failures(output: str) -> list[str]:
@@ -306,9 +360,18 @@ def serve(project: Path, env: dict[str, str], log_path: Path) -> Iterator[str]:
 def schemathesis_command(
     schema_url: str, workdir: Path, *, max_examples: int, seed: int
 ) -> list[str]:
-    """The schemathesis CLI call: every phase, fixed seed and budget, one worker."""
+    """The schemathesis CLI call: every phase, fixed seed and budget, one worker.
+
+    Writes its configuration file (the stateful phase's scenario length) to workdir;
+    the reports (JUnit, and NDJSON for `stateful_calls`) go to workdir/report.
+    """
+    # Scenarios of up to 10 calls (the default is 6): the stateful phase can then
+    # make a row's references first (user type -> user -> vocabulary set) and still
+    # link, read and unlink it.
+    config = workdir / "schemathesis.toml"
+    config.write_text(f"[phases.stateful]\nmax-steps = {STATEFUL_STEPS}\n")
     return [
-        SCHEMATHESIS, "run", schema_url,
+        SCHEMATHESIS, "--config-file", str(config), "run", schema_url,
         "--checks", CHECKS, "--exclude-checks", EXCLUDED_CHECKS,
         "--phases", "examples,coverage,fuzzing,stateful",
         "--seed", str(seed),
@@ -317,7 +380,7 @@ def schemathesis_command(
         "--generation-database", "none",
         "--request-timeout", str(REQUEST_TIMEOUT),
         "--workers", "1",
-        "--report", "junit", "--report-dir", str(workdir / "report"),
+        "--report", "junit,ndjson", "--report-dir", str(workdir / "report"),
         "--no-color",
     ]  # fmt: skip
 
@@ -442,9 +505,10 @@ def positive_data_acceptance_but_missing_rows(
     """Schemathesis's positive_data_acceptance, but for a reference to no row, or
     a list's cursor that no page gave.
 
-    A body can be valid by the document and still name a row that does not exist
-    (a `ref` field's id): well formed, and wrong, so the API refuses it with 422 and
-    a Problem saying so, with no input `errors`. No document can say which ids
+    A request can be valid by the document and still name a row that does not exist
+    (a `ref` field's id, a linked id in a body or a link route's path): well formed,
+    and wrong, so the API refuses it with 422 and a Problem saying so, with no input
+    `errors`. No document can say which ids
     exist. Only that answer is let through; any other refusal of valid input (a 422
     naming an input, a 400) still fails the run.
     """
@@ -466,7 +530,7 @@ def _names_missing_row(response: Response) -> bool:
     return (
         isinstance(body, dict)
         and body.get("errors") == []
-        and str(body.get("detail", "")).endswith(MISSING_ROW)
+        and MISSING_ROW.fullmatch(str(body.get("detail", ""))) is not None
     )
 
 
@@ -568,6 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verdict = "passed" if result.passed else "FAILED"
                 if not result.passed:
                     sys.stdout.write(result.report() + "\n")
+                sys.stdout.write(link_route_summary(stateful_calls(result.workdir)))
+                sys.stdout.write("\n")
                 sys.stdout.write(f"== {label}: {verdict} in {result.seconds:.0f} s\n")
                 sys.stdout.flush()
     sys.stdout.write("\n")

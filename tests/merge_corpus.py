@@ -1,6 +1,7 @@
 """Replay the merge corpus (tests/fixtures/merge_corpus/edits.yml) across releases.
 
-A pair (old, new) renders examples/fastbot.yml with the old release (the BASE, and
+A pair (old, new) renders the fastbot spec the releases read
+(tests/fixtures/releases/fastbot.yml) with the old release (the BASE, and
 the project the team edits) and with the new one as `uowgen update` would (THEIRS,
 with the upgrade steps' moves and spec amendments). Each edit is then applied
 alone to BASE and merged with `plan_merge`, by lines only and by statements, and
@@ -34,7 +35,8 @@ from uowgen._version import __version__
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "fixtures" / "merge_corpus" / "edits.yml"
 RELEASES = REPO / "tests" / "fixtures" / "releases"
-SPEC = REPO / "examples" / "fastbot.yml"
+# examples/fastbot.yml as every release of PAIRS reads it (no `many`, `sortable`).
+SPEC = RELEASES / "fastbot.yml"
 PAIRS = (("0.2.0", __version__), ("0.2.0", "0.4.0"), ("0.4.0", __version__))
 
 
@@ -87,7 +89,7 @@ def unpack(version: str, into: Path) -> Path:
 
 
 def render_project(version: str, dst: Path, scratch: Path) -> Path:
-    """`uowgen new` of examples/fastbot.yml as uowgen `version` runs it."""
+    """`uowgen new` of the releases' fastbot spec as uowgen `version` runs it."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if version != __version__:
         env["PYTHONPATH"] = str(unpack(version, scratch))

@@ -130,25 +130,25 @@ def test_a_rej_file_is_reported(project: Path) -> None:
 
 
 def test_a_model_added_by_hand_without_a_migration_is_drift(project: Path) -> None:
-    (project / "src/fastbot/models/tag.py").write_text(
+    (project / "src/fastbot/models/badge.py").write_text(
         '"""A model of my own."""\n\n'
         "from sqlalchemy import String\n"
         "from sqlalchemy.orm import Mapped, mapped_column\n\n"
         "from fastbot.models.base import Base\n\n\n"
-        "class Tag(Base):\n"
-        '    __tablename__ = "tags"\n\n'
+        "class Badge(Base):\n"
+        '    __tablename__ = "badges"\n\n'
         "    label: Mapped[str] = mapped_column(String(40))\n"
     )
     edit(
         project / "src/fastbot/models/__init__.py",
         "from fastbot.models.base import Base\n",
-        "from fastbot.models.base import Base\nfrom fastbot.models.tag import Tag\n",
+        "from fastbot.models.base import Base\nfrom fastbot.models.badge import Badge\n",
     )
     output = check(project, code=1)
     # Only the drift: the user's own model is not wiring uowgen reports.
     [line] = [line for line in output.splitlines() if " UG" in f" {line}"]
-    assert line.startswith("src/fastbot/models/tag.py:9: UG501 table tags ")
-    assert 'alembic revision --autogenerate -m "add table tags"' in line
+    assert line.startswith("src/fastbot/models/badge.py:9: UG501 table badges ")
+    assert 'alembic revision --autogenerate -m "add table badges"' in line
 
 
 def test_a_deleted_registry_line_is_reported_with_the_line_to_restore(

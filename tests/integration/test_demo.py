@@ -41,6 +41,10 @@ def test_scripts_demo_serves_the_example_on_sqlite() -> None:
         "PATCH /users/1 -> 409",
         "GET /users?limit=10 -> 200",
         "GET /users/999 -> 404",
+        "POST /vocabulary-sets -> 201",
+        "PUT /vocabulary-sets/1/tags/2 -> 204",
+        "GET /vocabulary-sets?tag_id=2&sort=-title -> 200",
+        "PATCH /vocabulary-sets/1 -> 409",
     ):
         assert line in out, out[-3000:]
     assert (REPO / "build" / "fastbot" / "fastbot.db").is_file()

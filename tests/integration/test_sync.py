@@ -421,9 +421,9 @@ def test_a_project_grows_step_by_step_keeping_rows_and_edits(
 
 
 def test_pretend_prints_the_diff_and_writes_nothing(project: Path) -> None:
-    out = uowgen(CliRunner(), project, "add-model", "Tag", "name:str", "--pretend")
+    out = uowgen(CliRunner(), project, "add-model", "Badge", "name:str", "--pretend")
 
-    assert "+++ b/src/fastbot/models/tag.py" in out
+    assert "+++ b/src/fastbot/models/badge.py" in out
     assert "+++ b/uowgen.yml" in out
     assert "nothing was written" in out
     assert git(project, "status", "--porcelain") == ""
@@ -458,11 +458,11 @@ def test_a_line_appended_where_the_render_appends_too_merges_by_statements(
     router.write_text(router.read_text() + "# my last line\n")
     git(project, "commit", "-qam", "edit the router")
 
-    out = uowgen(CliRunner(), project, "add-model", "Tag", "name:str")
+    out = uowgen(CliRunner(), project, "add-model", "Badge", "name:str")
 
     assert "merged     src/fastbot/api/router.py (by statements)" in out
     assert router.read_text().endswith(
-        "api_router.include_router(tag.router)\n# my last line\n"
+        "api_router.include_router(badge.router)\n# my last line\n"
     )
 
 
@@ -470,14 +470,14 @@ def test_an_edit_where_the_render_changes_too_is_a_listed_conflict(
     project: Path,
 ) -> None:
     router = project / "src/fastbot/api/router.py"
-    imports = "import language_pair, user, user_type, vocabulary_set\n"
+    imports = "import language_pair, tag, user, user_type, vocabulary_set\n"
     router.write_text(
         router.read_text().replace(imports, imports.replace("\n", "  # mine\n"))
     )
     git(project, "commit", "-qam", "edit the router")
 
     result = CliRunner().invoke(
-        app, ["add-model", "Tag", "name:str", "--project", str(project)]
+        app, ["add-model", "Badge", "name:str", "--project", str(project)]
     )
 
     assert result.exit_code == 1, result.output
@@ -493,8 +493,8 @@ def test_an_edit_where_the_render_changes_too_is_a_listed_conflict(
     ("args", "message"),
     [
         (["add-model", "User", "x:int"], "already exists"),
-        (["add-model", "Tag", "owner:ref:Nobody"], "unknown model 'Nobody'"),
-        (["add-model", "Tag", "name:strng"], "unknown type 'strng'"),
+        (["add-model", "Badge", "owner:ref:Nobody"], "unknown model 'Nobody'"),
+        (["add-model", "Badge", "name:strng"], "unknown type 'strng'"),
         (["add-field", "User", "email:str"], "already has field 'email'"),
         (["add-field", "User", "rank:int"], "needs a default"),
         (["remove-model", "User"], "still referred to by"),

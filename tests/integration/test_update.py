@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 RELEASES = REPO / "tests" / "fixtures" / "releases"
 OLD = "0.2.0"
 OLD_WHEEL = RELEASES / f"uowgen-{OLD}-py3-none-any.whl"
-SPEC = REPO / "examples" / "fastbot.yml"
+# examples/fastbot.yml as these releases read it (no `many`, `sortable`, `searchable`).
+SPEC = RELEASES / "fastbot.yml"
 # An applied migration is history: an update never rewrites it, whatever the
 # template now writes for a new project's first one.
 INITIAL = "migrations/versions/0001_initial.py"
@@ -244,10 +245,10 @@ def test_an_unreachable_index_is_a_clear_error(
 MARK = "Rendered with the context of the newer tag."
 CONTEXT_PATCH = f"""
 
-_unmarked_markdown = _markdown
+_unmarked_markdown = markdown
 
 
-def _markdown(value: str) -> str:  # noqa: F811
+def markdown(value: str) -> str:  # noqa: F811
     return _unmarked_markdown(value) + " <!-- " + {MARK!r} + " -->"
 """
 

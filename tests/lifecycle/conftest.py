@@ -23,7 +23,9 @@ from tests.lifecycle.harness import (
 from tests.pgbouncer import PgBouncer, PgBouncerUnavailable, pgbouncer
 from tests.postgres import Cluster, PostgresUnavailable, throwaway_cluster
 
-TABLES = "vocabulary_sets, language_pairs, users, user_types"
+TABLES = (
+    "vocabulary_sets_tags, vocabulary_sets, tags, language_pairs, users, user_types"
+)
 STUB_LATENCY = 0.5
 
 

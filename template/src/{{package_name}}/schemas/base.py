@@ -218,6 +218,8 @@ class _IntegerRule:
     """JSON Schema counts 3.0 as an integer, so an integer field takes it too."""
 
     def check(self, value: Any) -> Any:
+        if isinstance(value, list):  # a many field's ids: each is an integer
+            return [self.check(item) for item in value]
         if isinstance(value, float) and value.is_integer():
             return int(value)
         return value  # 3.5, "3" and true stay refused: the fields are strict
