@@ -216,14 +216,17 @@ def _entity(table: Table, links: Sequence[tables.Link] = ()) -> Entity:
         sort_pattern=py_str(queries.sort_pattern(sort_keys)),
         subject=subject,
         links=entity_links,
-        create_dump=(
-            "data.model_dump(exclude={%s})"
-            % ", ".join(repr(link.ids).replace("'", '"') for link in entity_links)
-            if entity_links
-            else "data.model_dump()"
-        ),
+        create_dump=_create_dump(entity_links),
         link_targets=sorted({link.target for link in entity_links} - {model.name}),
     )
+
+
+def _create_dump(links: list[Link]) -> str:
+    """A create schema `data` as its model's keyword arguments: no link ids."""
+    if not links:
+        return "data.model_dump()"
+    ids = ", ".join(f'"{link.ids}"' for link in links)
+    return f"data.model_dump(exclude={{{ids}}})"
 
 
 def _summary_imports(
