@@ -15,6 +15,7 @@ from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
 from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
 from uowgen._doctor._model import DoctorReport, Finding, Location
+from uowgen._doctor._parallel import PARALLEL_FROM, can_fork, default_jobs, forked
 from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
@@ -34,6 +35,7 @@ def run_doctor(
     use_config: bool = True,
     cwd: Path | None = None,
     skip_unimported: bool | None = None,
+    jobs: int | None = None,
 ) -> DoctorReport:
     """Check the Python files under `paths` as one codebase.
 
@@ -45,6 +47,8 @@ def run_doctor(
         cwd: paths in the report are relative to it when under it.
         skip_unimported: leave out findings in code nothing imports (default: the
             config's `skip-unimported`, else report them with low confidence).
+        jobs: processes to check the modules in (default: one per core; a
+            codebase under 300 files, or a system without `fork`, uses one).
 
     Raises:
         UowgenError: a path does not exist, the configuration is invalid, or a
@@ -66,7 +70,14 @@ def run_doctor(
         warnings: list[FileWarning] = []
         fastapi = find_fastapi_version(named[0])
         external = ExternalCalls.with_config(config.external_calls)
-        findings = _check(Project(modules), codes, warnings, fastapi, external)
+        findings = _check(
+            Project(modules),
+            codes,
+            warnings,
+            fastapi,
+            external,
+            default_jobs() if jobs is None else jobs,
+        )
     with_findings = {f.path for f in findings if f.code in _REQUEST_PATH_RULES}
     left_out = unimported(
         modules, [m for m in modules if m.source.path in with_findings]
@@ -151,34 +162,72 @@ def _check(
     warnings: list[FileWarning],
     fastapi: FastapiVersion | None,
     external: ExternalCalls,
+    jobs: int,
 ) -> list[Finding]:
     checker = Checker(project, fastapi, external)
-    hits: list[Hit] = []
-    for module in project.modules:
-        for code, rule in checker.module_rules():
-            if code not in codes:
-                continue
+    modules = project.modules
+    shares = jobs if jobs > 1 and len(modules) >= PARALLEL_FROM and can_fork() else 1
+    per_module: list[tuple[list[Finding], list[FileWarning]]] = [([], [])] * len(
+        modules
+    )
+
+    def share(index: int) -> list[tuple[int, list[Finding], list[FileWarning]]]:
+        """Module rules on every `shares`-th module from `index` on."""
+        return [
+            (at, *_check_module(checker, modules[at], codes))
+            for at in range(index, len(modules), shares)
+        ]
+
+    project_hits: list[Hit] = []
+
+    def project_rules() -> None:
+        if "UOW006" in codes:
             try:
-                hits.extend(rule(module))
+                project_hits.extend(checker.expire_on_commit())
             except RecursionError:
-                # Expressions nested deeper than Python's stack: the rest of the
-                # module is still checked by the other rules.
-                source = module.source
-                warnings.append(
-                    FileWarning(
-                        source.path,
-                        source.display,
-                        1,
-                        1,
-                        f"{code} skipped: the code is nested too deeply to analyse",
-                    )
-                )
-    if "UOW006" in codes:
+                pass  # reported as a skipped rule by no file in particular: rare
+
+    if shares == 1:
+        done = [share(0)]
+        project_rules()
+    else:
+        # The workers check the modules while this process runs the project-wide
+        # rule; each worker works out the summaries it needs on its own.
+        done = forked(share, shares, project_rules)
+    for results in done:
+        for at, found, warned in results:
+            per_module[at] = (found, warned)
+    findings: list[Finding] = []
+    for found, warned in per_module:  # in module order, as one process would
+        findings.extend(found)
+        warnings.extend(warned)
+    return findings + [_finding(hit) for hit in project_hits]
+
+
+def _check_module(
+    checker: Checker, module: Module, codes: frozenset[str]
+) -> tuple[list[Finding], list[FileWarning]]:
+    hits: list[Hit] = []
+    warned: list[FileWarning] = []
+    for code, rule in checker.module_rules():
+        if code not in codes:
+            continue
         try:
-            hits.extend(checker.expire_on_commit())
+            hits.extend(rule(module))
         except RecursionError:
-            pass  # reported as a skipped rule by no file in particular: rare enough
-    return [_finding(hit) for hit in hits]
+            # Expressions nested deeper than Python's stack: the rest of the
+            # module is still checked by the other rules.
+            source = module.source
+            warned.append(
+                FileWarning(
+                    source.path,
+                    source.display,
+                    1,
+                    1,
+                    f"{code} skipped: the code is nested too deeply to analyse",
+                )
+            )
+    return [_finding(hit) for hit in hits], warned
 
 
 def _finding(hit: Hit) -> Finding:
