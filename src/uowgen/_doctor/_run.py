@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +19,8 @@ from uowgen._doctor._parallel import PARALLEL_FROM, can_fork, default_jobs, fork
 from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
+
+Rule = Callable[[Module], Iterator[Hit]]
 from uowgen.errors import UowgenError
 
 # Rules whose harm is to requests: in a script nothing imports, a transaction held
@@ -156,6 +158,14 @@ def _not_checked(warning: FileWarning) -> Finding:
     )
 
 
+# The costliest rule (the flow of every function that makes an outbound call),
+# checked in worker processes while this one checks the others.
+_FORKED_RULES = frozenset({"UOW003"})
+
+# One module's findings and warnings for one rule.
+_Results = dict[tuple[int, str], tuple[list[Finding], list[FileWarning]]]
+
+
 def _check(
     project: Project,
     codes: frozenset[str],
@@ -166,68 +176,78 @@ def _check(
 ) -> list[Finding]:
     checker = Checker(project, fastapi, external)
     modules = project.modules
-    shares = jobs if jobs > 1 and len(modules) >= PARALLEL_FROM and can_fork() else 1
-    per_module: list[tuple[list[Finding], list[FileWarning]]] = [([], [])] * len(
-        modules
+    rules = [(code, rule) for code, rule in checker.module_rules() if code in codes]
+    forked_codes = _FORKED_RULES & codes
+    parallel = (
+        jobs > 1 and len(modules) >= PARALLEL_FROM and bool(forked_codes) and can_fork()
     )
+    shares = jobs - 1 if parallel else 0
+    here = [(c, r) for c, r in rules if c not in forked_codes]
+    there = [(c, r) for c, r in rules if c in forked_codes]
 
-    def share(index: int) -> list[tuple[int, list[Finding], list[FileWarning]]]:
-        """Module rules on every `shares`-th module from `index` on."""
-        return [
-            (at, *_check_module(checker, modules[at], codes))
-            for at in range(index, len(modules), shares)
-        ]
+    def check(chosen: list[tuple[str, Rule]], indexes: range) -> _Results:
+        return {
+            (at, code): _check_module(code, rule, modules[at])
+            for at in indexes
+            for code, rule in chosen
+        }
 
-    project_hits: list[Hit] = []
-
-    def project_rules() -> None:
+    def project_rules() -> list[Finding]:
+        found: list[Finding] = []
         if "UOW006" in codes:
             try:
-                project_hits.extend(checker.expire_on_commit())
+                for hit in checker.expire_on_commit():
+                    found.append(_finding(hit))
             except RecursionError:
                 pass  # reported as a skipped rule by no file in particular: rare
+        return found
 
-    if shares == 1:
-        done = [share(0)]
-        project_rules()
+    def share(index: int) -> tuple[_Results, list[Finding]]:
+        """The forked rules on every `shares`-th module from `index` on.
+
+        The first share also runs the project-wide rule, which has the most in
+        common with them (the flow of functions).
+        """
+        done = check(there, range(index, len(modules), shares))
+        return done, project_rules() if index == 0 else []
+
+    results: _Results = {}
+    project_findings: list[Finding] = []
+    if shares:
+        # A worker works out the summaries it needs on its own: a few rules'
+        # worth of modules per worker duplicates less of that work than every
+        # rule on a share of the modules.
+        for done, found in forked(
+            share, shares, lambda: results.update(check(here, range(len(modules))))
+        ):
+            results.update(done)
+            project_findings.extend(found)
     else:
-        # The workers check the modules while this process runs the project-wide
-        # rule; each worker works out the summaries it needs on its own.
-        done = forked(share, shares, project_rules)
-    for results in done:
-        for at, found, warned in results:
-            per_module[at] = (found, warned)
+        results = check(rules, range(len(modules)))
+        project_findings = project_rules()
     findings: list[Finding] = []
-    for found, warned in per_module:  # in module order, as one process would
-        findings.extend(found)
-        warnings.extend(warned)
-    return findings + [_finding(hit) for hit in project_hits]
+    for at in range(len(modules)):  # in the order one process checks them
+        for code, _ in rules:
+            found, warned = results[(at, code)]
+            findings.extend(found)
+            warnings.extend(warned)
+    return findings + project_findings
 
 
 def _check_module(
-    checker: Checker, module: Module, codes: frozenset[str]
+    code: str, rule: Rule, module: Module
 ) -> tuple[list[Finding], list[FileWarning]]:
-    hits: list[Hit] = []
-    warned: list[FileWarning] = []
-    for code, rule in checker.module_rules():
-        if code not in codes:
-            continue
-        try:
-            hits.extend(rule(module))
-        except RecursionError:
-            # Expressions nested deeper than Python's stack: the rest of the
-            # module is still checked by the other rules.
-            source = module.source
-            warned.append(
-                FileWarning(
-                    source.path,
-                    source.display,
-                    1,
-                    1,
-                    f"{code} skipped: the code is nested too deeply to analyse",
-                )
-            )
-    return [_finding(hit) for hit in hits], warned
+    found: list[Finding] = []
+    try:
+        for hit in rule(module):
+            found.append(_finding(hit))
+    except RecursionError:
+        # Expressions nested deeper than Python's stack: the rest of the module is
+        # still checked by the other rules (and what this one found is kept).
+        source = module.source
+        message = f"{code} skipped: the code is nested too deeply to analyse"
+        return found, [FileWarning(source.path, source.display, 1, 1, message)]
+    return found, []
 
 
 def _finding(hit: Hit) -> Finding:
