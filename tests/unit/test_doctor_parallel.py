@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,28 @@ def test_external_patterns_match_as_fnmatch_does() -> None:
     for name in names:
         expected = any(fnmatch.fnmatchcase(name, p) for p in patterns)
         assert _matches(patterns, name) is expected, name
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this system")
+def test_a_workers_exception_is_raised_here() -> None:
+    def work(index: int) -> int:
+        if index == 1:
+            raise ValueError(f"share {index} failed")
+        return index
+
+    with pytest.raises(ValueError, match="share 1 failed"):
+        forked(work, 3, lambda: None)
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this system")
+def test_a_worker_that_dies_has_its_share_done_here() -> None:
+    here = os.getpid()
+    ran: list[str] = []
+
+    def work(index: int) -> int:
+        if index == 1 and os.getpid() != here:
+            os._exit(9)  # as if killed
+        return index * 10
+
+    assert forked(work, 3, lambda: ran.append("meanwhile")) == [0, 10, 20]
+    assert ran == ["meanwhile"]

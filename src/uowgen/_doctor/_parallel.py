@@ -6,13 +6,15 @@ the parent's parsed codebase without copying or pickling it, checks its share of
 the modules, and sends back only its findings, which are small.
 
 Only where `fork` exists (Linux, macOS); elsewhere, and for small codebases, the
-run stays in one process.
+run stays in one process. Plain `os.fork` and a pipe per worker: no pool threads
+alive at a fork, and a worker that dies is seen (its pipe closes empty).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import signal
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,10 +22,6 @@ T = TypeVar("T")
 
 # Below this many files, starting processes costs more than it saves.
 PARALLEL_FROM = 300
-
-# The work a forked worker runs: set by `forked` just before the pool forks, so
-# the child inherits it with everything it refers to (no pickling).
-_WORK: Callable[[int], object] | None = None
 
 
 def default_jobs() -> int:
@@ -37,7 +35,7 @@ def default_jobs() -> int:
 
 def can_fork() -> bool:
     """Whether worker processes can be forked here."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 def forked(
@@ -46,22 +44,56 @@ def forked(
     """`[work(0), ..., work(shares - 1)]`, each in a forked process of its own.
 
     `meanwhile` runs in this process while the workers do. A worker's exception is
-    raised here.
+    raised here; a worker that dies (killed for memory, say) has its share done
+    here instead.
     """
-    global _WORK
-    _WORK = work
+    children: list[tuple[int, int]] = []
     try:
-        # A Pool forks all its workers before it starts its own threads (a fork
-        # from a process with threads may deadlock).
-        context = multiprocessing.get_context("fork")
-        with context.Pool(processes=shares) as pool:
-            results = pool.map_async(_run_share, range(shares), chunksize=1)
-            meanwhile()
-            return results.get()  # type: ignore[return-value]
+        for index in range(shares):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the worker; its exit ends it here
+                os.close(read_end)
+                _work_and_exit(work, index, write_end)
+            os.close(write_end)
+            children.append((pid, read_end))
+        meanwhile()
+        results: list[T] = []
+        while children:
+            pid, read_end = children.pop(0)
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            if not data:
+                results.append(work(len(results)))
+                continue
+            failed, value = pickle.loads(data)
+            if failed:
+                raise value
+            results.append(value)
+        return results
     finally:
-        _WORK = None
+        for pid, read_end in children:  # left by an exception: end them
+            os.close(read_end)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
-def _run_share(index: int) -> object:
-    assert _WORK is not None, "a worker forked without its work"
-    return _WORK(index)
+def _work_and_exit(work: Callable[[int], T], index: int, write_end: int) -> None:
+    """In a worker: send `work(index)` (or its exception) down the pipe, and exit.
+
+    `os._exit`: the worker must not run the parent's exit handlers, flush its
+    buffers, or free the codebase's objects one by one.
+    """
+    try:
+        try:
+            data = pickle.dumps((False, work(index)), pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+            try:
+                data = pickle.dumps((True, exc))
+            except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+                data = pickle.dumps((True, RuntimeError(repr(exc))))
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+    finally:
+        os._exit(0)
