@@ -13,7 +13,15 @@ from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
 from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
-from uowgen._doctor._files import FileWarning, SourceFile, python_files, read_source
+from uowgen._doctor._files import (
+    FileWarning,
+    NewerSyntax,
+    SourceFile,
+    finish_newer,
+    python_files,
+    read_source,
+    rewrite_newer,
+)
 from uowgen._doctor._model import DoctorReport, Finding, Location
 from uowgen._doctor._parallel import PARALLEL_FROM, can_fork, default_jobs, forked
 from uowgen._doctor._reach import unimported
@@ -68,7 +76,8 @@ def run_doctor(
     )
     base = (cwd or Path.cwd()).absolute()
     with _collector_off():
-        modules, not_checked = _read(named, config, base)
+        jobs = default_jobs() if jobs is None else jobs
+        modules, not_checked = _read(named, config, base, jobs)
         warnings: list[FileWarning] = []
         fastapi = find_fastapi_version(named[0])
         external = ExternalCalls.with_config(config.external_calls)
@@ -78,7 +87,7 @@ def run_doctor(
             warnings,
             fastapi,
             external,
-            default_jobs() if jobs is None else jobs,
+            jobs,
         )
     with_findings = {f.path for f in findings if f.code in _REQUEST_PATH_RULES}
     left_out = unimported(
@@ -130,17 +139,41 @@ def _collector_off() -> Iterator[None]:
 
 
 def _read(
-    named: Sequence[Path], config: DoctorConfig, base: Path
+    named: Sequence[Path], config: DoctorConfig, base: Path, jobs: int
 ) -> tuple[list[Module], list[FileWarning]]:
+    read: list[tuple[SourceFile | FileWarning | NewerSyntax, Path]] = [
+        (read_source(path, _display(path, base), defer_newer=True), given)
+        for path, given in python_files(named, config)
+    ]
+    newer = [entry for entry, _ in read if isinstance(entry, NewerSyntax)]
+    parallel = len(read) >= PARALLEL_FROM and len(newer) > 1 and can_fork()
+    shares = min(jobs, len(newer)) if parallel else 1
+    if shares > 1:
+        # Rewriting newer syntax with LibCST costs a hundred times a parse: the
+        # workers rewrite, and send back text only.
+        parts = forked(
+            lambda index: [rewrite_newer(n) for n in newer[index::shares]],
+            shares,
+            lambda: None,
+        )
+        rewritten = {
+            id(n): part[at // shares]
+            for index, part in enumerate(parts)
+            for at, n in enumerate(newer)
+            if at % shares == index
+        }
+    else:
+        rewritten = {id(n): rewrite_newer(n) for n in newer}
     modules: list[Module] = []
     not_checked: list[FileWarning] = []
-    for path, given in python_files(named, config):
-        read = read_source(path, _display(path, base))
-        if isinstance(read, FileWarning):
-            not_checked.append(read)
+    for entry, given in read:
+        if isinstance(entry, NewerSyntax):
+            entry = finish_newer(entry, rewritten[id(entry)])
+        if isinstance(entry, FileWarning):
+            not_checked.append(entry)
             continue
         root = given if given.is_dir() else given.parent
-        modules.append(build_module(read, root.absolute()))
+        modules.append(build_module(entry, root.absolute()))
     return modules, not_checked
 
 
