@@ -27,6 +27,7 @@ from uowgen._doctor._parallel import PARALLEL_FROM, can_fork, default_jobs, fork
 from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
+from uowgen._doctor._syntax import forget_nodes
 
 Rule = Callable[[Module], Iterator[Hit]]
 from uowgen.errors import UowgenError
@@ -76,19 +77,29 @@ def run_doctor(
     )
     base = (cwd or Path.cwd()).absolute()
     with _collector_off():
-        jobs = default_jobs() if jobs is None else jobs
-        modules, not_checked = _read(named, config, base, jobs)
-        warnings: list[FileWarning] = []
-        fastapi = find_fastapi_version(named[0])
-        external = ExternalCalls.with_config(config.external_calls)
-        findings = _check(
-            Project(modules),
-            codes,
-            warnings,
-            fastapi,
-            external,
-            jobs,
-        )
+        # The trees are freed, by their reference counts, before the collector
+        # is back on: otherwise its first collection walks them all (2.3 s on a
+        # 2,300-file codebase), for nothing.
+        try:
+            return _run(named, config, codes, base, skip_unimported, jobs)
+        finally:
+            forget_nodes()
+
+
+def _run(
+    named: list[Path],
+    config: DoctorConfig,
+    codes: frozenset[str],
+    base: Path,
+    skip_unimported: bool | None,
+    jobs: int | None,
+) -> DoctorReport:
+    jobs = default_jobs() if jobs is None else jobs
+    modules, not_checked = _read(named, config, base, jobs)
+    warnings: list[FileWarning] = []
+    fastapi = find_fastapi_version(named[0])
+    external = ExternalCalls.with_config(config.external_calls)
+    findings = _check(Project(modules), codes, warnings, fastapi, external, jobs)
     with_findings = {f.path for f in findings if f.code in _REQUEST_PATH_RULES}
     left_out = unimported(
         modules, [m for m in modules if m.source.path in with_findings]

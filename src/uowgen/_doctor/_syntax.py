@@ -57,6 +57,11 @@ def own_nodes(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def forget_nodes() -> None:
+    """Drop the remembered nodes (at the end of a run: they keep its trees alive)."""
+    _OWN.clear()
+
+
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     stack: list[ast.AST] = child_nodes(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
