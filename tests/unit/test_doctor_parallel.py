@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,17 @@ def test_a_worker_that_dies_has_its_share_done_here() -> None:
 
     assert forked(work, 3, lambda: ran.append("meanwhile")) == [0, 10, 20]
     assert ran == ["meanwhile"]
+
+
+def test_a_run_keeps_none_of_its_trees(tmp_path: Path) -> None:
+    root = _all_cases(tmp_path)
+
+    def trees() -> int:
+        gc.collect()
+        return sum(isinstance(o, ast.AST) for o in gc.get_objects())
+
+    before = trees()
+    report = run_doctor([root], use_config=False, cwd=root, jobs=1)
+
+    assert report.files > 30
+    assert trees() <= before, "a syntax tree (or part of one) outlived the run"

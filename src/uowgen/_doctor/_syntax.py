@@ -60,6 +60,7 @@ def own_nodes(node: ast.AST) -> list[ast.AST]:
 def forget_nodes() -> None:
     """Drop the remembered nodes (at the end of a run: they keep its trees alive)."""
     _OWN.clear()
+    _GENERATORS.clear()
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
