@@ -10,15 +10,18 @@ Run: .venv/bin/python benchmarks/doctor_speed.py
 Prints a table and writes benchmarks/doctor_speed.json.
 
 `--apps` measures the real applications of benchmarks/doctor_apps.py instead: each
-checked once by `uowgen doctor` in a process of its own (its wall and CPU time,
-interpreter start included, and its peak resident memory, VmHWM); writes
-benchmarks/doctor_apps_speed.json.
+checked once by `uowgen doctor` in a process of its own (its wall and CPU time, its
+workers' included, interpreter start included; its peak resident memory, VmHWM, and
+its largest worker's; the load average before and after); writes
+benchmarks/doctor_apps_speed.json. `--jobs N` is passed to doctor, `--only
+polar,skyvern` picks applications, `--out FILE` writes elsewhere.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import platform
 import resource
 import statistics
@@ -35,6 +38,7 @@ from uowgen._doctor import DoctorReport, run_doctor
 
 RUNS = 3
 OUT = Path(__file__).with_name("doctor_speed.json")
+APPS_OUT = "doctor_apps_speed.json"
 
 
 def measure(path: Path, runs: int) -> tuple[DoctorReport, float]:
@@ -94,22 +98,30 @@ def main() -> None:
     )
 
 
-def apps() -> None:
-    import json as _json
+def apps(args: list[str]) -> None:
+    """`--apps [--jobs N] [--only a,b] [--out FILE]`: each application in its own
+    process; `--jobs` is passed to doctor, `--only` keeps the applications whose
+    repository names contain one of the words."""
     import subprocess
     import tempfile
 
     from doctor_apps import APPS, checkout
 
+    jobs = _option(args, "--jobs")
+    only = [w for w in (_option(args, "--only") or "").split(",") if w]
+    out = Path(_option(args, "--out") or Path(__file__).with_name(APPS_OUT))
     rows: list[dict[str, Any]] = []
     peak_script = Path(__file__).with_name("_peak_rss.py")
     for app in APPS:
+        if only and not any(w.lower() in app.repository.lower() for w in only):
+            continue
         root = checkout(app)
         if root is None:
             print(f"{app.repository}: not available", file=sys.stderr)
             continue
         with tempfile.TemporaryDirectory() as scratch:
             memory = Path(scratch) / "peak.json"
+            load_before = os.getloadavg()[0]
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
@@ -121,6 +133,7 @@ def apps() -> None:
                     "--no-config",
                     "--format",
                     "json",
+                    *(["--jobs", jobs] if jobs else []),
                     str(root),
                 ],
                 capture_output=True,
@@ -129,42 +142,65 @@ def apps() -> None:
             )
             seconds = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # The doctor's own CPU time and its workers' (a process's children
+            # count once it has waited for them).
             cpu = (after.ru_utime + after.ru_stime) - (
                 before.ru_utime + before.ru_stime
             )
-            peak = _json.loads(memory.read_text())["own_mib"]
-        report = _json.loads(done.stdout)
+            peaks = json.loads(memory.read_text())
+        report = json.loads(done.stdout)
         rows.append(
             {
                 "application": app.repository,
                 "files": report["files"],
                 "seconds": round(seconds, 1),
                 "cpu_seconds": round(cpu, 1),
-                "peak_mib": round(peak),
+                "peak_mib": round(peaks["own_mib"]),
+                # The largest worker's resident set: most of it is the main
+                # process's memory, shared with it, not copied.
+                "worker_peak_mib": round(peaks["child_mib"]),
+                "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
                 "not_checked": len(report["not_checked"]),
                 "findings": len(report["findings"]),
             }
         )
         print(f"checked {app.repository}", file=sys.stderr)
     print(
-        "| application | files | wall s | CPU s | peak MiB | findings | not checked |"
+        "| application | files | wall s | CPU s | peak MiB (worker) | load | "
+        "findings | not checked |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        worker = f" ({r['worker_peak_mib']})" if r["worker_peak_mib"] else ""
+        load = "-".join(str(x) for x in r["load_average"])
         print(
             f"| {r['application']} | {r['files']} | {r['seconds']} | "
-            f"{r['cpu_seconds']} | {r['peak_mib']} | {r['findings']} | "
-            f"{r['not_checked']} |"
+            f"{r['cpu_seconds']} | {r['peak_mib']}{worker} | {load} | "
+            f"{r['findings']} | {r['not_checked']} |"
         )
-    Path(__file__).with_name("doctor_apps_speed.json").write_text(
-        json.dumps({"python": platform.python_version(), "rows": rows}, indent=2)
+    out.write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "cores": os.cpu_count(),
+                "jobs": jobs or "default",
+                "rows": rows,
+            },
+            indent=2,
+        )
         + "\n",
         encoding="utf-8",
     )
 
 
+def _option(args: list[str], name: str) -> str | None:
+    if name in args:
+        return args[args.index(name) + 1]
+    return None
+
+
 if __name__ == "__main__":
     if "--apps" in sys.argv[1:]:
-        apps()
+        apps(sys.argv[1:])
     else:
         main()

@@ -114,6 +114,17 @@ def doctor(
             show_default=False,
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes to check the modules in (default: one per core; a "
+            "codebase under 300 files is checked in one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
 
@@ -138,6 +149,7 @@ def doctor(
             ignore=codes(ignore) or [],
             use_config=not no_config,
             skip_unimported=skip_unimported,
+            jobs=jobs,
         )
     if output is ReportFormat.TEXT:
         for line in text_warnings(report):

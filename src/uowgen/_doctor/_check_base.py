@@ -10,7 +10,7 @@ from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._symbols import FunctionInfo, Module, Project
-from uowgen._doctor._syntax import dotted, last_name, statements
+from uowgen._doctor._syntax import child_nodes, dotted, last_name, statements
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class _Facts:
                 elif takes == "sync":
                     facts.sync_session_functions += 1
             inner = node if isinstance(node, ast.ClassDef) else owner
-            stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+            stack.extend((child, inner) for child in child_nodes(node))
         facts.calls.reverse()
         return facts
 

@@ -19,6 +19,7 @@ any object.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -171,13 +172,13 @@ class ExternalCalls:
 
     def is_function(self, qualname: str) -> bool:
         """Whether calling this dotted name is an external call."""
-        return any(fnmatch.fnmatchcase(qualname, p) for p in self.functions)
+        return _matches(self.functions, qualname)
 
     def is_client(self, qualname: str) -> bool:
         """Whether what this library name makes (or annotates) is an SDK client."""
         if qualname.rpartition(".")[2] in self.class_methods:
             return True
-        return any(fnmatch.fnmatchcase(qualname, p) for p in self.clients)
+        return _matches(self.clients, qualname)
 
     def client_method(self, qualname: str, method: str) -> bool:
         """Whether `method` of the client made by `qualname` calls out."""
@@ -190,3 +191,15 @@ class ExternalCalls:
         """Whether a codebase class's method is configured as external."""
         configured = self.class_methods.get(class_name)
         return configured is not None and ("*" in configured or method in configured)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for `fnmatchcase` against any of `patterns`."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+@functools.lru_cache(maxsize=65536)
+def _matches(patterns: tuple[str, ...], qualname: str) -> bool:
+    # Asked for the same few thousand names millions of times on a large codebase.
+    return _pattern(patterns).match(qualname) is not None

@@ -89,10 +89,26 @@ def _walk(folder: Path, config: DoctorConfig) -> Iterator[Path]:
                 yield path
 
 
-def read_source(path: Path, display: str) -> SourceFile | FileWarning:
+@dataclass(frozen=True)
+class NewerSyntax:
+    """A file this interpreter's grammar rejects, to rewrite and then finish.
+
+    `rewrite_newer` may run in a worker process; `finish_newer` parses its result.
+    """
+
+    path: Path
+    display: str
+    text: str
+    error: SyntaxError
+
+
+def read_source(
+    path: Path, display: str, *, defer_newer: bool = False
+) -> SourceFile | FileWarning | NewerSyntax:
     """Parse one file, or say why it cannot be checked (never raises for content).
 
-    The encoding comes from the file (a BOM or a PEP 263 cookie, else UTF-8).
+    The encoding comes from the file (a BOM or a PEP 263 cookie, else UTF-8). With
+    `defer_newer`, a file in a newer grammar comes back as NewerSyntax.
     """
     try:
         data = path.read_bytes()
@@ -107,10 +123,10 @@ def read_source(path: Path, display: str) -> SourceFile | FileWarning:
         tree = _parse(data, path)
     except SyntaxError as exc:
         # Maybe newer syntax than this interpreter's (PEP 695, 701, 750, 758).
-        modern = _parse_modern(text, path, exc)
-        if isinstance(modern, str):
-            return FileWarning(path, display, exc.lineno or 1, exc.offset or 1, modern)
-        tree, text = modern
+        newer = NewerSyntax(path, display, text, exc)
+        if defer_newer:
+            return newer
+        return finish_newer(newer, rewrite_newer(newer))
     except (ValueError, RecursionError, MemoryError) as exc:
         # Null bytes (ValueError before Python 3.12), or nesting deeper than the
         # parser's stack.
@@ -125,28 +141,45 @@ def _parse(source: str | bytes, path: Path) -> ast.Module:
         return ast.parse(source, filename=str(path), type_comments=False)
 
 
-def _parse_modern(
-    text: str, path: Path, error: SyntaxError
-) -> tuple[ast.Module, str] | str:
-    """The tree of code in a newer grammar, and its rewritten text; or why not.
+def rewrite_newer(newer: NewerSyntax) -> tuple[bool, str]:
+    """(True, the code in this interpreter's grammar), or (False, why it cannot be).
 
     The rewritten text keeps every line where it was, so findings, columns and
-    `# noqa` comments read from it point into the file as written.
+    `# noqa` comments read from it point into the file as written. Only text comes
+    back: a worker process can send it cheaply.
     """
     # Imported here: LibCST loads only for the rare file that needs it.
     from uowgen._doctor._modern import ModernSyntaxError, downgrade
 
-    reason = f"cannot parse it: {error.msg}"
+    reason = f"cannot parse it: {newer.error.msg}"
     try:
-        rewritten = downgrade(text)
+        return True, downgrade(newer.text)
     except ModernSyntaxError:
-        return f"{reason} (in any Python version)"
+        return False, f"{reason} (in any Python version)"
     except RecursionError:
-        return f"{reason} (nested too deeply to read in a newer grammar)"
-    try:
-        return _parse(rewritten, path), rewritten
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return f"{reason} (newer syntax that doctor cannot read yet)"
+        return False, f"{reason} (nested too deeply to read in a newer grammar)"
+
+
+def finish_newer(
+    newer: NewerSyntax, rewritten: tuple[bool, str]
+) -> SourceFile | FileWarning:
+    """The file parsed from its rewritten code, or why it cannot be checked."""
+    error = newer.error
+    done, text = rewritten
+    if done:
+        try:
+            tree = _parse(text, newer.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            done = False
+            text = (
+                f"cannot parse it: {error.msg} "
+                "(newer syntax that doctor cannot read yet)"
+            )
+        else:
+            return SourceFile(newer.path, newer.display, tree, text, _noqa(text))
+    return FileWarning(
+        newer.path, newer.display, error.lineno or 1, error.offset or 1, text
+    )
 
 
 def _noqa(text: str) -> NoqaMap:

@@ -31,7 +31,7 @@ from uowgen._doctor._summaries import (
     group_of,
 )
 from uowgen._doctor._symbols import FunctionInfo
-from uowgen._doctor._syntax import dotted, last_name
+from uowgen._doctor._syntax import child_nodes, dotted, last_name
 
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
 _ORM_RESULTS = frozenset(
@@ -113,9 +113,7 @@ def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
         stack.append((node, True))
         if isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        stack.extend(
-            (child, False) for child in reversed(list(ast.iter_child_nodes(node)))
-        )
+        stack.extend((child, False) for child in reversed(child_nodes(node)))
 
 
 class _Walker:
@@ -219,7 +217,7 @@ class _Walker:
         if isinstance(stmt, ast.AugAssign):
             self.expr(stmt.value, state)
             return state
-        for child in ast.iter_child_nodes(stmt):
+        for child in child_nodes(stmt):
             if isinstance(child, ast.expr):
                 self.expr(child, state)
         return state

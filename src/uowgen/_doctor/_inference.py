@@ -35,7 +35,13 @@ from uowgen._doctor._symbols import (
     Project,
     Symbol,
 )
-from uowgen._doctor._syntax import dotted, is_generator, last_name, own_nodes
+from uowgen._doctor._syntax import (
+    child_nodes,
+    dotted,
+    is_generator,
+    last_name,
+    own_nodes,
+)
 
 
 class Inference(_Declared, _Attributes):
@@ -484,7 +490,7 @@ def _statement_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
             current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
         ):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+        stack.extend(reversed(child_nodes(current)))
 
 
 def _method_result(receiver: Kind, method: str) -> Kind | None:

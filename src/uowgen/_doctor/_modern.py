@@ -55,9 +55,58 @@ def downgrade(text: str) -> str:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         raise ModernSyntaxError(exc.message, exc.raw_line, exc.raw_column + 1) from exc
+    edits = _statement_edits(module, text)
+    if edits is None:
+        edits = _edits(module, text)
+    return _apply(text, edits)
+
+
+def _edits(module: cst.Module, text: str, start: int = 0) -> list[_Edit]:
+    """The edits a walk of `module`, whose code is `text`, finds (shifted by `start`).
+
+    The walk needs every node's position, which LibCST works out by generating the
+    code of the whole module again: most of the cost of reading a file.
+    """
     collector = _Collector(text)
     MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
-    return _apply(text, collector.edits)
+    return [_Edit(e.start + start, e.end + start, e.text) for e in collector.edits]
+
+
+def _statement_edits(module: cst.Module, text: str) -> list[_Edit] | None:
+    """The same edits, walking only the statements the old grammar cannot read.
+
+    A top-level statement `ast` reads needs no edit. None when a statement's code
+    cannot be placed in `text`: the whole module is walked instead.
+    """
+    edits: list[_Edit] = []
+    header = "".join(module.code_for_node(line) for line in module.header)
+    if not text.startswith(header):
+        return None
+    cursor = len(header)
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        if not text.startswith(code, cursor):
+            if statement is module.body[-1] and text.startswith(code[:-1], cursor):
+                code = code[:-1]  # the file's last line has no line break
+            else:
+                return None
+        if not _parses(code):
+            alone = module.with_changes(
+                body=(statement,), header=(), footer=(), has_trailing_newline=True
+            )
+            edits.extend(_edits(alone, alone.code, cursor))
+        cursor += len(code)
+    return edits
+
+
+def _parses(source: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _line_offsets(text: str) -> list[int]:

@@ -15,7 +15,7 @@ import ast
 from collections.abc import Sequence
 
 from uowgen._doctor._symbols import Module, absolute_import
-from uowgen._doctor._syntax import last_name, statements
+from uowgen._doctor._syntax import last_name, statements, walk
 
 # Calls and decorators that make a module an entry point of the app.
 _ENTRY_CALLS = frozenset(
@@ -78,7 +78,7 @@ def _is_entry(module: Module) -> bool:
         return True
     if name in ("conftest.py", "__main__.py"):
         return True
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Call) and last_name(node.func) in _ENTRY_CALLS:
             return True
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -99,7 +99,7 @@ def _named_in_a_string(module: Module, other: Module) -> bool:
     for name in module.names:
         if "." not in name or name not in text:
             continue
-        for node in ast.walk(other.tree):
+        for node in walk(other.tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 value = node.value.partition(":")[0]
                 if value == name or value.startswith(name + "."):

@@ -8,7 +8,7 @@ from uowgen._doctor._flow_facts import HttpCall
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._kinds import HTTP_FUNCTIONS, HTTP_METHODS, Kind, Scope, Tag
 from uowgen._doctor._symbols import External, FunctionInfo, Module
-from uowgen._doctor._syntax import dotted, last_name, own_nodes
+from uowgen._doctor._syntax import dotted, last_name, own_nodes, walk
 
 QUERY_METHODS = frozenset(
     {
@@ -286,7 +286,7 @@ class _Summaries:
         self, expr: ast.expr, scope: Scope, line: int
     ) -> HttpCall | None:
         if isinstance(expr, ast.Lambda):
-            for node in ast.walk(expr.body):
+            for node in walk(expr.body):
                 if isinstance(node, ast.Call):
                     found = self.http_call(node, scope, False)
                     if found is not None:
@@ -346,7 +346,7 @@ def awaited_calls(node: ast.AST) -> set[int]:
                     if isinstance(arg, ast.Call):
                         awaited.add(id(arg))
                     elif isinstance(arg, ast.Starred):
-                        for inner in ast.walk(arg):
+                        for inner in walk(arg):
                             if isinstance(inner, ast.Call):
                                 awaited.add(id(inner))
     return awaited

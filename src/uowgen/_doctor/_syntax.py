@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator
 
 _OWN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list, in the same order, at half the cost.
+
+    The rules walk millions of nodes; the standard generator's per-field
+    `iter_fields` generator and the repeated `_fields` lookup were a quarter of a
+    run on a large codebase.
+    """
+    kind = type(node)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS[kind] = kind._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif value.__class__ is list:  # the parser's lists are plain lists
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
+    return out
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """`ast.walk(node)`: every node under `node`, breadth first, in the same order."""
+    todo = deque([node])
+    while todo:
+        current = todo.popleft()
+        todo.extend(child_nodes(current))
+        yield current
 
 
 def own_nodes(node: ast.AST) -> list[ast.AST]:
@@ -23,8 +57,14 @@ def own_nodes(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def forget_nodes() -> None:
+    """Drop the remembered nodes (at the end of a run: they keep its trees alive)."""
+    _OWN.clear()
+    _GENERATORS.clear()
+
+
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    stack: list[ast.AST] = list(ast.iter_child_nodes(node))
+    stack: list[ast.AST] = child_nodes(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         stack = list(node.body)
     while stack:
@@ -34,7 +74,7 @@ def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
             current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
         ):
             continue
-        stack.extend(ast.iter_child_nodes(current))
+        stack.extend(child_nodes(current))
 
 
 def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

@@ -1,0 +1,171 @@
+"""doctor's speed work (issue 21) changes nothing it reports: the modules checked in
+forked workers give the findings one process gives, the faster rewrite of newer
+syntax is the rewrite of the whole module, and the faster tree walks visit the
+same nodes in the same order."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import gc
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import pytest
+
+from tests.unit.doctor_helpers import CASES, materialize
+from tests.unit.test_doctor_modern import HEADER, MODERN
+from uowgen._doctor import _modern, _run, run_doctor
+from uowgen._doctor._external import _matches
+from uowgen._doctor._model import DoctorReport
+from uowgen._doctor._parallel import can_fork, forked
+from uowgen._doctor._syntax import child_nodes, walk
+
+SOURCES = sorted(Path(_run.__file__).parent.glob("*.py"))
+
+
+def _all_cases(into: Path) -> Path:
+    """Every case of tests/doctor_cases as one codebase."""
+    root = into / "cases"
+    for group in ("rules", "recall", "precision", "locations"):
+        for case in sorted((CASES / group).iterdir()):
+            materialize(case, root / group)
+    return root
+
+
+def _everything(report: DoctorReport) -> list[tuple[Any, ...]]:
+    return [(f, f.path, f.related, f.confidence) for f in report.findings] + [
+        (w,) for w in report.warnings
+    ]
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this system")
+def test_checking_in_workers_finds_what_one_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _all_cases(tmp_path)
+    serial = run_doctor([root], use_config=False, cwd=root, jobs=1)
+
+    forks: list[int] = []
+    real: Callable[..., Any] = forked
+
+    def counted(work: Callable[[int], Any], shares: int, meanwhile: Any) -> Any:
+        forks.append(shares)
+        return real(work, shares, meanwhile)
+
+    monkeypatch.setattr(_run, "PARALLEL_FROM", 1)  # the cases are a small codebase
+    monkeypatch.setattr(_run, "forked", counted)
+    parallel = run_doctor([root], use_config=False, cwd=root, jobs=3)
+
+    # Newer syntax rewritten in two workers; UOW003 checked in two, the rest here.
+    assert forks == [2, 2]
+    assert len(serial.findings) > 20
+    assert len({f.code for f in serial.findings}) >= 7  # most rules find something
+    assert _everything(parallel) == _everything(serial)
+
+
+def test_a_small_codebase_is_checked_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _all_cases(tmp_path)
+    forks: list[int] = []
+    monkeypatch.setattr(_run, "forked", lambda *_: forks.append(1))
+
+    run_doctor([root], use_config=False, cwd=root, jobs=4)
+
+    assert forks == []
+
+
+def _whole_module(text: str) -> str:
+    """The rewrite as it was: one walk of the whole module."""
+    module = cst.parse_module(text)
+    return _modern._apply(text, _modern._edits(module, text))
+
+
+@pytest.mark.parametrize("name", sorted(MODERN))
+@pytest.mark.parametrize("variant", ["as written", "no last line break", "CRLF"])
+def test_rewriting_only_the_newer_statements_is_the_whole_rewrite(
+    name: str, variant: str
+) -> None:
+    source = HEADER + "\nimport os\n\n\n" + MODERN[name] + "\n# the end\nx = 1\n"
+    if variant == "no last line break":
+        source = source.rstrip("\n")
+    elif variant == "CRLF":
+        source = source.replace("\n", "\r\n")
+    module = cst.parse_module(source)
+
+    edits = _modern._statement_edits(module, source)
+
+    assert edits is not None, "each statement was placed in the text"
+    assert edits, "the newer statement was rewritten"
+    assert _modern.downgrade(source) == _whole_module(source)
+    ast.parse(_modern.downgrade(source))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_the_tree_walks_are_the_standard_ones(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    assert list(walk(tree)) == list(ast.walk(tree))
+    for node in ast.walk(tree):
+        assert child_nodes(node) == list(ast.iter_child_nodes(node))
+
+
+def test_external_patterns_match_as_fnmatch_does() -> None:
+    patterns = ("litellm.*", "openai.*Client", "stripe.?ustomer.create", "x.[ab]*")
+    names = [
+        "litellm.acompletion",
+        "litellm",
+        "openai.AsyncClient",
+        "openai.AsyncClient.chat",
+        "stripe.Customer.create",
+        "stripe.customer.create",
+        "x.a1",
+        "x.c1",
+        "",
+    ]
+    for name in names:
+        expected = any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        assert _matches(patterns, name) is expected, name
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this system")
+def test_a_workers_exception_is_raised_here() -> None:
+    def work(index: int) -> int:
+        if index == 1:
+            raise ValueError(f"share {index} failed")
+        return index
+
+    with pytest.raises(ValueError, match="share 1 failed"):
+        forked(work, 3, lambda: None)
+
+
+@pytest.mark.skipif(not can_fork(), reason="no fork on this system")
+def test_a_worker_that_dies_has_its_share_done_here() -> None:
+    here = os.getpid()
+    ran: list[str] = []
+
+    def work(index: int) -> int:
+        if index == 1 and os.getpid() != here:
+            os._exit(9)  # as if killed
+        return index * 10
+
+    assert forked(work, 3, lambda: ran.append("meanwhile")) == [0, 10, 20]
+    assert ran == ["meanwhile"]
+
+
+def test_a_run_keeps_none_of_its_trees(tmp_path: Path) -> None:
+    root = _all_cases(tmp_path)
+
+    def trees() -> int:
+        gc.collect()
+        return sum(isinstance(o, ast.AST) for o in gc.get_objects())
+
+    before = trees()
+    report = run_doctor([root], use_config=False, cwd=root, jobs=1)
+
+    assert report.files > 30
+    assert trees() <= before, "a syntax tree (or part of one) outlived the run"
