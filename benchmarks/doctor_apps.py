@@ -227,18 +227,26 @@ def read_verdicts() -> dict[tuple[str, str, int, str], Verdict]:
     return verdicts
 
 
-def findings(app: App, root: Path) -> list[tuple[str, int, str, str]]:
-    """(path, line, rule, message) of each finding, paths relative to the repository."""
+# A finding: (path, line, rule, message, confidence), the path from the repository.
+Found = tuple[str, int, str, str, str]
+
+
+def findings(app: App, root: Path) -> list[Found]:
+    """Each finding, paths relative to the repository."""
     from uowgen._doctor import run_doctor
 
     report = run_doctor([root], use_config=False, cwd=root)
     prefix = f"{app.folder}/" if app.folder else ""
-    return [(prefix + f.display, f.line, f.code, f.message) for f in report.findings]
+    return [
+        (prefix + f.display, f.line, f.code, f.message, f.confidence)
+        for f in report.findings
+    ]
 
 
 def main() -> int:
     verdicts = read_verdicts()
-    counts: Counter[tuple[str, bool]] = Counter()
+    # (rule, confidence, verdict) -> findings
+    counts: Counter[tuple[str, str, bool]] = Counter()
     missing: list[str] = []
     for app in APPS:
         root = checkout(app)
@@ -246,18 +254,21 @@ def main() -> int:
             print(f"{app.repository}: no mirror at {mirror_root()}", file=sys.stderr)
             continue
         found = findings(app, root)
-        by_rule = Counter(code for _, _, code, _ in found)
+        by_rule = Counter(code for _, _, code, _, _ in found)
         print(f"{app.repository}\t{root}\t{dict(sorted(by_rule.items()))}")
-        for path, line, code, message in found:
+        for path, line, code, message, confidence in found:
             verdict = verdicts.get((app.repository, path, line, code))
             if verdict is None:
                 missing.append(f"{app.repository},{path},{line},{code}: {message}")
             else:
-                counts[(code, verdict.verdict)] += 1
-    print("\nrule\ttrue\tfalse\tprecision")
-    for code in sorted({code for code, _ in counts}):
-        right, wrong = counts[(code, True)], counts[(code, False)]
-        print(f"{code}\t{right}\t{wrong}\t{right / (right + wrong):.1%}")
+                counts[(code, confidence, verdict.verdict)] += 1
+    # High confidence: what doctor reports as errors. Low: UOW003 in test code or in
+    # code nothing imports, reported as notes (SARIF level `note`).
+    print("\nrule\tconfidence\ttrue\tfalse\tprecision")
+    for code, confidence in sorted({(code, level) for code, level, _ in counts}):
+        right = counts[(code, confidence, True)]
+        wrong = counts[(code, confidence, False)]
+        print(f"{code}\t{confidence}\t{right}\t{wrong}\t{right / (right + wrong):.1%}")
     for entry in missing:
         print("no verdict:", entry)
     return 0

@@ -24,8 +24,8 @@ TARGET = 0.95
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, list[tuple[str, int, str, str]]]:
-    found: dict[str, list[tuple[str, int, str, str]]] = {}
+def results() -> dict[str, list[doctor_apps.Found]]:
+    found: dict[str, list[doctor_apps.Found]] = {}
     for app in doctor_apps.APPS:
         root = doctor_apps.checkout(app)
         if root is None:
@@ -40,13 +40,13 @@ def results() -> dict[str, list[tuple[str, int, str, str]]]:
 
 @pytest.mark.slow
 def test_every_verdict_is_about_a_finding_of_its_pinned_commit(
-    results: dict[str, list[tuple[str, int, str, str]]],
+    results: dict[str, list[doctor_apps.Found]],
 ) -> None:
     pinned = {app.repository: app.commit for app in doctor_apps.APPS}
     current = {
         (repo, path, line, code)
         for repo, found in results.items()
-        for path, line, code, _ in found
+        for path, line, code, _, _ in found
     }
     for key, verdict in doctor_apps.read_verdicts().items():
         assert verdict.commit == pinned[verdict.repository], key
@@ -58,30 +58,37 @@ def test_every_verdict_is_about_a_finding_of_its_pinned_commit(
 
 @pytest.mark.slow
 def test_precision_per_rule_is_at_least_95_percent(
-    results: dict[str, list[tuple[str, int, str, str]]],
+    results: dict[str, list[doctor_apps.Found]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Of the findings doctor reports as errors (high confidence), per rule.
+
+    Low-confidence findings (UOW003 in test code, or in code nothing imports) are
+    notes, counted apart and printed, not held to the target.
+    """
     verdicts = doctor_apps.read_verdicts()
-    counts: Counter[tuple[str, bool]] = Counter()
+    counts: Counter[tuple[str, str, bool]] = Counter()
     unverdicted: list[str] = []
     for repo, found in results.items():
-        for path, line, code, message in found:
+        for path, line, code, message, confidence in found:
             verdict = verdicts.get((repo, path, line, code))
             if verdict is None:
                 unverdicted.append(f"{repo} {path}:{line} {code} {message}")
             else:
-                counts[(code, verdict.verdict)] += 1
+                counts[(code, confidence, verdict.verdict)] += 1
     table = ", ".join(
-        f"{code} {counts[(code, True)]}/{counts[(code, True)] + counts[(code, False)]}"
-        for code in sorted({code for code, _ in counts})
+        f"{code} ({level}) {counts[(code, level, True)]}/"
+        f"{counts[(code, level, True)] + counts[(code, level, False)]}"
+        for code, level in sorted({(code, level) for code, level, _ in counts})
     )
     with capsys.disabled():  # the table, and what still wants a verdict in the CSV
         sys.stderr.write(
             f"\ndoctor on the applications, right/verdicted per rule: {table}; "
             f"{len(unverdicted)} findings have no verdict yet\n"
         )
-    for code in {code for code, _ in counts}:
-        right, wrong = counts[(code, True)], counts[(code, False)]
+    assert not unverdicted, unverdicted[:5]
+    for code in {code for code, level, _ in counts if level == "high"}:
+        right, wrong = counts[(code, "high", True)], counts[(code, "high", False)]
         assert right / (right + wrong) >= TARGET, (code, right, wrong)
 
 

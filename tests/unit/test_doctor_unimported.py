@@ -1,5 +1,5 @@
-"""Code nothing imports (a demo script) is no request path: its UOW003 findings have
-low confidence, and `skip-unimported` leaves them out, counted."""
+"""Code nothing imports (a demo script), and test code, are no request path: their
+UOW003 findings have low confidence, and `skip-unimported` leaves them out, counted."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def test_skip_unimported_leaves_them_out_and_counts_them(tmp_path: Path) -> None
 
     assert {f.display for f in report.findings} == {"app/main.py", "app/jobs.py"}
     assert report.skipped_unimported == 1
-    assert "1 finding in code nothing imports left out" in format_doctor_report(
-        report, ReportFormat.TEXT
+    assert (
+        "1 finding in code nothing imports or in test code left out"
+        in format_doctor_report(report, ReportFormat.TEXT)
     )
 
 
@@ -60,4 +61,36 @@ def test_loose_files_that_import_nothing_of_each_other_are_not_marked(
     assert {(f.code, f.confidence) for f in report.findings} == {
         ("UOW003", "high"),
         ("UOW005", "high"),
+    }
+
+
+def test_findings_in_test_code_have_low_confidence_saying_so(tmp_path: Path) -> None:
+    # The project sits in a folder named `tests`: only its own tests are test code.
+    root = materialize(CASES / "unimported", tmp_path / "tests" / "project")
+    handler = (root / "app" / "main.py").read_text(encoding="utf-8")
+    (root / "tests").mkdir()
+    (root / "tests" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "tests" / "helpers.py").write_text(handler, encoding="utf-8")
+    (root / "test_sync.py").write_text(handler, encoding="utf-8")
+
+    report = run_doctor([root], use_config=False, cwd=root)
+
+    low = {f.display: f.why_low for f in report.findings if f.confidence == "low"}
+    assert low == {
+        "scripts/demo.py": "in code nothing imports",
+        "tests/helpers.py": "in test code",
+        "test_sync.py": "in test code",
+    }
+    assert {f.display for f in report.findings if f.confidence == "high"} == {
+        "app/main.py",
+        "app/jobs.py",
+    }
+    text = format_doctor_report(report, ReportFormat.TEXT)
+    assert "test_sync.py:15:19: UOW003" in text
+    assert "; 2 of them [low confidence: in test code]" in text
+    data = json.loads(format_doctor_report(report, ReportFormat.JSON))
+    assert {f.get("why_low") for f in data["findings"]} == {
+        None,
+        "in code nothing imports",
+        "in test code",
     }

@@ -108,9 +108,9 @@ def doctor(
         bool | None,
         typer.Option(
             "--skip-unimported/--report-unimported",
-            help="Leave out findings in code nothing imports and that is no entry "
-            "point (scripts, demos), or report them with low confidence (the "
-            "default; or the config's skip-unimported).",
+            help="Leave out UOW003's findings in code nothing imports and that is "
+            "no entry point (scripts, demos) and in test code, or report them with "
+            "low confidence (the default; or the config's skip-unimported).",
             show_default=False,
         ),
     ] = None,

@@ -34,8 +34,10 @@ class Finding:
     # The external call, the transaction's start, the session's origin: each where
     # it is (JSON `related`, SARIF `relatedLocations`).
     related: tuple[Location, ...] = field(default=(), compare=False)
-    # "low" in a module that nothing imports and that is no entry point.
+    # "low" where a request-path rule's harm reaches no request: in test code, or
+    # in a module nothing imports that is no entry point. `why_low` says which.
     confidence: str = field(default="high", compare=False)
+    why_low: str = field(default="", compare=False)
 
     @property
     def rule(self) -> Rule:

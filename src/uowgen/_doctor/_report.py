@@ -12,7 +12,7 @@ from uowgen._report import ReportFormat, counted, docs_link, github_annotation
 from uowgen._version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LOW = "[low confidence: in code nothing imports]"
+_LOW = "[low confidence: {why}]"
 
 
 def format_doctor_report(report: DoctorReport, output: ReportFormat) -> str:
@@ -37,7 +37,7 @@ def text_warnings(report: DoctorReport) -> list[str]:
 def _text(report: DoctorReport) -> str:
     lines = [
         f"{f.display}:{f.line}:{f.column}: {f.code} {f.message}"
-        + (f" {_LOW}" if f.confidence == "low" else "")
+        + (" " + _LOW.format(why=f.why_low) if f.confidence == "low" else "")
         for f in report.findings
     ]
     checked = f"{counted(report.files, 'file')} checked"
@@ -46,7 +46,7 @@ def _text(report: DoctorReport) -> str:
     if report.skipped_unimported:
         checked += (
             f", {counted(report.skipped_unimported, 'finding')} in code nothing "
-            "imports left out"
+            "imports or in test code left out"
         )
     if not report.findings:
         lines.append(f"All checks passed! ({checked})")
@@ -54,9 +54,9 @@ def _text(report: DoctorReport) -> str:
     counts = Counter(f.code for f in report.findings)
     total = len(report.findings)
     files = len({f.display for f in report.findings})
-    low = sum(f.confidence == "low" for f in report.findings)
-    if low:
-        checked += f"; {low} of them {_LOW}"
+    low = Counter(f.why_low for f in report.findings if f.confidence == "low")
+    for why, count in sorted(low.items()):
+        checked += f"; {count} of them {_LOW.format(why=why)}"
     lines.append(
         f"Found {counted(total, 'finding')} in {counted(files, 'file')} ({checked})."
     )
@@ -114,6 +114,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "end_column": finding.end_column,
         "docs": rule.docs,
         "confidence": finding.confidence,
+        **({"why_low": finding.why_low} if finding.why_low else {}),
         "related": [
             {
                 "path": r.display,

@@ -32,10 +32,12 @@ from uowgen._doctor._syntax import forget_nodes
 Rule = Callable[[Module], Iterator[Hit]]
 from uowgen.errors import UowgenError
 
-# Rules whose harm is to requests: in a script nothing imports, a transaction held
-# over an HTTP call blocks no one else (a shared session or a MissingGreenlet is a
-# bug wherever it runs).
+# Rules whose harm is to requests: in a script nothing imports, or in a test, a
+# transaction held over an HTTP call blocks no one else (a shared session or a
+# MissingGreenlet is a bug wherever it runs).
 _REQUEST_PATH_RULES = frozenset({"UOW003"})
+UNIMPORTED = "in code nothing imports"
+IN_TESTS = "in test code"
 
 
 def run_doctor(
@@ -105,10 +107,9 @@ def _run(
         modules, [m for m in modules if m.source.path in with_findings]
     )
     unreached = {m.source.path for m in modules if id(m) in left_out}
+    roots = [path.absolute() for path in named]
     findings = [
-        replace(f, confidence="low")
-        if f.path in unreached and f.code in _REQUEST_PATH_RULES
-        else f
+        _low(f, unreached, roots) if f.code in _REQUEST_PATH_RULES else f
         for f in findings
     ]
     if "UOW000" in codes:
@@ -127,6 +128,41 @@ def _run(
         config=config.source,
         not_checked=tuple(not_checked),
         skipped_unimported=skipped,
+    )
+
+
+def _low(finding: Finding, unreached: set[Path], roots: list[Path]) -> Finding:
+    """A request-path finding where no request runs: low confidence, and why."""
+    if is_test_code(_within(finding.path, roots)):
+        return replace(finding, confidence="low", why_low=IN_TESTS)
+    if finding.path in unreached:
+        return replace(finding, confidence="low", why_low=UNIMPORTED)
+    return finding
+
+
+def _within(path: Path, roots: list[Path]) -> Path:
+    """`path` from the folder doctor was pointed at.
+
+    A `tests/` folder above that one is not the project's.
+    """
+    for root in roots:
+        if path.absolute().is_relative_to(root) and root.is_dir():
+            return path.absolute().relative_to(root)
+    return Path(path.name)
+
+
+def is_test_code(path: Path) -> bool:
+    """A test module or a test's helper.
+
+    Under `tests/`, or named as pytest finds tests: `test_*.py`, `*_test.py`,
+    `conftest.py`.
+    """
+    name = path.name
+    return (
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(part in ("tests", "test") for part in path.parts[:-1])
     )
 
 
