@@ -13,6 +13,19 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.py[co]")
 
 # A user's edits of a fastbot project, in several places, each appended to a file:
 # a use case, a query, a comment, a README section (sync and update keep them).
+# A spec with one many field (tags on articles), for the tests of tables of links.
+BLOG_WITH_TAGS = """\
+project_name: Blog
+models:
+  - name: Tag
+    fields:
+      - {name: label, type: str, unique: true}
+  - name: Article
+    fields:
+      - {name: title, type: str}
+      - {name: tags, type: many, to: Tag}
+"""
+
 FASTBOT_EDITS = {
     "src/fastbot/services/user.py": (
         "\n\nasync def count_users(uow: UnitOfWork) -> int:\n"

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
-from tests.helpers import run
+from tests.helpers import BLOG_WITH_TAGS, run
 from uowgen import generate, load_spec
 from uowgen._cli.commands import app
 from uowgen._version import __version__
@@ -280,24 +280,12 @@ def test_latest_with_an_unreachable_index_is_a_clear_error(
 
 # --- tables of links ------------------------------------------------------------------
 
-LINKED = """\
-project_name: Blog
-models:
-  - name: Tag
-    fields:
-      - {name: label, type: str, unique: true}
-  - name: Article
-    fields:
-      - {name: title, type: str}
-      - {name: tags, type: many, to: Tag}
-"""
-
 
 @pytest.fixture(scope="module")
 def linked_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project with a many field (a table of links), rendered and committed."""
     spec = tmp_path_factory.mktemp("spec") / "blog.yml"
-    spec.write_text(LINKED)
+    spec.write_text(BLOG_WITH_TAGS)
     root = generate(load_spec(spec), tmp_path_factory.mktemp("linked") / "blog")
     git(root, "init", "-q")
     git(root, "add", "-A")

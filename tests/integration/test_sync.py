@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
+from tests.helpers import BLOG_WITH_TAGS, check_project, copy_template, run
 from tests.helpers import FASTBOT_EDITS as EDITS
-from tests.helpers import check_project, copy_template, run
 from uowgen import generate, load_spec
 from uowgen._cli.commands import app
 
@@ -780,19 +780,6 @@ def test_the_admin_is_turned_on_and_off_by_sync(project: Path, tmp_path: Path) -
     assert_edits_kept(project)
 
 
-BLOG = """\
-project_name: Blog
-models:
-  - name: Tag
-    fields:
-      - {name: label, type: str, unique: true}
-  - name: Article
-    fields:
-      - {name: title, type: str}
-      - {name: tags, type: many, to: Tag}
-"""
-
-
 @pytest.mark.parametrize(
     "database_url",
     ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
@@ -802,7 +789,7 @@ def test_renaming_the_model_that_owns_links_and_a_second_field_keep_them(
     tmp_path: Path, database_url: str
 ) -> None:
     spec = tmp_path / "blog.yml"
-    spec.write_text(BLOG)
+    spec.write_text(BLOG_WITH_TAGS)
     project = generate(load_spec(spec), tmp_path / "blog")
     git(project, "init", "-q")
     git(project, "add", "-A")
