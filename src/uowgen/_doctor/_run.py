@@ -28,10 +28,9 @@ from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
 from uowgen._doctor._syntax import forget_nodes
-
-Rule = Callable[[Module], Iterator[Hit]]
 from uowgen.errors import UowgenError
 
+Rule = Callable[[Module], Iterator[Hit]]
 # Rules whose harm is to requests: in a script nothing imports, or in a test, a
 # transaction held over an HTTP call blocks no one else (a shared session or a
 # MissingGreenlet is a bug wherever it runs).
