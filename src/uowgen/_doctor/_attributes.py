@@ -37,7 +37,7 @@ class _Attributes:
 
     def attributes(self, cls: ClassInfo) -> dict[str, Stored]:
         """What `cls` (with its bases in the codebase) stores on `self`."""
-        key = id(cls.node)
+        key = id(cls)
         cached = self._attrs.get(key)
         if isinstance(cached, dict):
             return cached
@@ -66,7 +66,7 @@ class _Attributes:
     def _methods(self, cls: ClassInfo) -> Iterator[FunctionInfo]:
         for stmt in cls.node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                function = self.project.function_info(stmt)
+                function = self.project.function_info(cls.module, stmt)
                 if function is not None:
                     yield function
 
@@ -106,7 +106,7 @@ class _Attributes:
 
     def holds_session(self, cls: ClassInfo, depth: int = 0) -> bool:
         """Whether objects of `cls` hold a session, directly or in what they store."""
-        key = id(cls.node)
+        key = id(cls)
         cached = self._holds.get(key)
         if isinstance(cached, bool):
             return cached
@@ -133,7 +133,7 @@ class _Attributes:
         A session (or connection) assigned to `self.<attr>` in any method, or an
         object built in a method whose class does that.
         """
-        key = id(cls.node)
+        key = id(cls)
         cached = self._stores.get(key)
         if cached is _BUILDING or depth > 16:
             return None

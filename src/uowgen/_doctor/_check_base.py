@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from uowgen._doctor._external import ExternalCalls
 from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
+from uowgen._doctor._kinds import DEPENDS
 from uowgen._doctor._symbols import FunctionInfo, Module, Project
 from uowgen._doctor._syntax import child_nodes, dotted, last_name, statements
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -49,25 +55,142 @@ class _CheckerBase:
         project: Project,
         fastapi: FastapiVersion | None = None,
         external: ExternalCalls | None = None,
+        facts: Facts | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.project = project
         self.fastapi = fastapi
         self.inference = Inference(project, external)
         self.flow = Flow(self.inference)
         self._depends: dict[int, list[str | None]] | None = None
-        self._facts: dict[int, _Facts] = {}
+        self._facts = facts or Facts(project)
+        # Called between functions by a rule that walks the whole codebase's: the
+        # trees used least recently may be let go there.
+        self.checkpoint = checkpoint or _nothing
 
-    def facts(self, module: Module) -> _Facts:
-        """What one walk of the module's tree finds: its calls, functions, imports."""
-        facts = self._facts.get(id(module))
-        if facts is None:
-            facts = self._facts[id(module)] = _Facts.of(module, self.project)
-        return facts
+    def kept(self, module: Module) -> KeptFacts:
+        """What the rules about the whole codebase need of a module."""
+        return self._facts.kept(module)
+
+    def relationships(
+        self, module: Module
+    ) -> list[tuple[ast.Call, ast.ClassDef | None]]:
+        """The module's `relationship(...)` calls, each with its class."""
+        return self._facts.relationships(module)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _functions_of(self, module: Module) -> list[FunctionInfo]:
-        return self.facts(module).functions
+        return self._facts.functions(module)
+
+
+class Facts:
+    """Modules' facts: those read from a held tree, and those kept for the run.
+
+    The facts that hold a module's nodes go with its tree (`forget`), and are read
+    again when asked for. What the rules about the whole codebase ask of every
+    module is read once, when the module is taken in, and kept without nodes (but
+    a few small calls): asking it parses no tree again.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._functions: dict[int, list[FunctionInfo]] = {}
+        self._relationships: dict[int, list[tuple[ast.Call, ast.ClassDef | None]]] = {}
+        self._kept: dict[int, KeptFacts] = {}
+
+    def take_in(self, module: Module) -> None:
+        """Read what is kept of a module (its tree is held)."""
+        walked = _Facts.of(module, self.project)
+        self._kept[id(module)] = KeptFacts.of(walked)
+        self._functions[id(module)] = walked.functions
+        self._relationships[id(module)] = walked.relationships
+
+    def functions(self, module: Module) -> list[FunctionInfo]:
+        """The functions and methods defined in the module, in order."""
+        functions = self._functions.get(id(module))
+        if functions is None:
+            functions = self._functions[id(module)] = _functions(module, self.project)
+        return functions
+
+    def relationships(
+        self, module: Module
+    ) -> list[tuple[ast.Call, ast.ClassDef | None]]:
+        """The module's `relationship(...)` calls, each with its class."""
+        found = self._relationships.get(id(module))
+        if found is None:
+            if "elationship" in module.source.text:
+                found = _Facts.of(module, self.project).relationships
+            else:
+                found = []
+            self._relationships[id(module)] = found
+        return found
+
+    def kept(self, module: Module) -> KeptFacts:
+        """What is kept of the module's facts for the whole run."""
+        kept = self._kept.get(id(module))
+        if kept is None:
+            self.take_in(module)
+            kept = self._kept[id(module)]
+        return kept
+
+    def forget(self, module: Module) -> None:
+        """Let go of the facts that hold the module's nodes."""
+        self._functions.pop(id(module), None)
+        self._relationships.pop(id(module), None)
+
+
+@dataclass(frozen=True)
+class KeptFacts:
+    """A module's facts that the rules about the whole codebase read."""
+
+    imports_asyncio: bool
+    async_session_names: frozenset[str]
+    sync_session_functions: int
+    async_session_functions: int
+    # Whether it calls `.dispose()` on anything (UOW005).
+    disposes: bool
+    # Few, small calls: its `Depends(...)` / `Security(...)` (UOW002), those that
+    # may make an async session factory (UOW006), and those given `autocommit=`
+    # (UOW004).
+    depends_calls: tuple[ast.Call, ...]
+    factory_calls: tuple[ast.Call, ...]
+    autocommit_calls: tuple[ast.Call, ...]
+
+    @classmethod
+    def of(cls, facts: _Facts) -> KeptFacts:
+        """The kept part of a module's facts."""
+        calls = facts.calls
+        return cls(
+            imports_asyncio=facts.imports_asyncio,
+            async_session_names=frozenset(facts.async_session_names),
+            sync_session_functions=facts.sync_session_functions,
+            async_session_functions=facts.async_session_functions,
+            disposes=any(
+                isinstance(call.func, ast.Attribute) and call.func.attr == "dispose"
+                for call in calls
+            ),
+            depends_calls=tuple(c for c in calls if last_name(c.func) in DEPENDS),
+            factory_calls=tuple(c for c in calls if last_name(c.func) in _FACTORIES),
+            autocommit_calls=tuple(
+                c for c in calls if any(k.arg == "autocommit" for k in c.keywords)
+            ),
+        )
+
+
+# The calls that may make an async session factory (UOW006 looks at these only).
+_FACTORIES = frozenset({"async_sessionmaker", "AsyncSession", "sessionmaker"})
+
+
+def _functions(module: Module, project: Project) -> list[FunctionInfo]:
+    """The functions and methods of a module, in its statements' order."""
+    found: list[FunctionInfo] = []
+    for stmt in statements(module.tree.body):
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            function = project.function_info(module, stmt)
+            if function is not None:
+                found.append(function)
+    return found
 
 
 @dataclass
@@ -87,12 +210,13 @@ class _Facts:
 
     @classmethod
     def of(cls, module: Module, project: Project) -> _Facts:
-        facts = cls([], [], [], _imports_asyncio_extension(module), set())
-        for stmt in statements(module.tree.body):
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                function = project.function_info(stmt)
-                if function is not None:
-                    facts.functions.append(function)
+        facts = cls(
+            [],
+            _functions(module, project),
+            [],
+            _imports_asyncio_extension(module),
+            set(),
+        )
         text = module.source.text
         if not any(word in text for word in _CALLS_WANTED):
             return facts  # no call any rule scans for: no walk of every node

@@ -9,7 +9,7 @@ from uowgen._doctor._check_base import Hit, Related, _CheckerBase, _text
 from uowgen._doctor._flow import _is_patch
 from uowgen._doctor._flow_facts import HttpInTransaction, UseAfterCommit
 from uowgen._doctor._kinds import ASYNC_SESSION_NAMES, SA
-from uowgen._doctor._symbols import External, FunctionInfo, Module
+from uowgen._doctor._symbols import External, FunctionInfo, Module, Span, span
 from uowgen._doctor._syntax import dotted, last_name, own_nodes
 
 
@@ -155,17 +155,23 @@ class _FlowRules(_CheckerBase):
         Reported only where the session that committed was made by that factory:
         followed from it through context managers, dependencies and modules.
         """
+        # By position: the origin a use was traced to may be a node of the same
+        # call in its module's tree as parsed before.
         factories = {
-            id(call): (module, call)
+            (id(module), span(call)): (module, call)
             for module in self.project.modules
             for call in self._async_factories(module)
         }
         if not factories:
             return
-        first: dict[int, UseAfterCommit] = {}
+        first: dict[tuple[int, Span], UseAfterCommit] = {}
         for use in self._uses_after_commit():
-            if use.origin is not None and id(use.origin.call) in factories:
-                first.setdefault(id(use.origin.call), use)
+            origin = use.origin
+            if origin is None:
+                continue
+            key = (id(origin.module), span(origin.call))
+            if key in factories:
+                first.setdefault(key, use)
         for key, (module, call) in factories.items():
             if key not in first:
                 continue
@@ -192,7 +198,7 @@ class _FlowRules(_CheckerBase):
             )
 
     def _async_factories(self, module: Module) -> Iterator[ast.Call]:
-        for node in self.facts(module).calls:
+        for node in self.kept(module).factory_calls:
             if last_name(node.func) not in ("async_sessionmaker", "AsyncSession") and (
                 last_name(node.func) != "sessionmaker"
             ):
@@ -221,6 +227,7 @@ class _FlowRules(_CheckerBase):
     def _uses_after_commit(self) -> list[UseAfterCommit]:
         uses: list[UseAfterCommit] = []
         for function in self.project.functions():
+            self.checkpoint()
             if function.is_async and _may_commit(function):
                 try:
                     uses.extend(self.flow.analyse(function).uses)

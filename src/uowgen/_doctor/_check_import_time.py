@@ -68,11 +68,7 @@ class _ImportTimeRules(_CheckerBase):
         """Whether anything in the codebase calls `.dispose()`."""
         cached = getattr(self, "_disposes", None)
         if cached is None:
-            cached = any(
-                isinstance(node.func, ast.Attribute) and node.func.attr == "dispose"
-                for module in self.project.modules
-                for node in self.facts(module).calls
-            )
+            cached = any(self.kept(module).disposes for module in self.project.modules)
             self._disposes = cached
         return bool(cached)
 

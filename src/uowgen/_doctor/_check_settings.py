@@ -27,7 +27,7 @@ class _SettingRules(_CheckerBase):
     def autocommit(self, module: Module) -> Iterator[Hit]:
         """UOW004: `autocommit=True` given to a session or a sessionmaker."""
         scope = self.inference.module_scope(module)
-        for node in self.facts(module).calls:
+        for node in self.kept(module).autocommit_calls:
             keyword = next((k for k in node.keywords if k.arg == "autocommit"), None)
             if keyword is None or not (
                 isinstance(keyword.value, ast.Constant) and keyword.value.value
@@ -55,7 +55,7 @@ class _SettingRules(_CheckerBase):
         cached = getattr(self, "_uses_asyncio", None)
         if cached is None:
             cached = any(
-                self.facts(module).imports_asyncio for module in self.project.modules
+                self.kept(module).imports_asyncio for module in self.project.modules
             )
             self._uses_asyncio = cached
         return bool(cached)
@@ -64,7 +64,7 @@ class _SettingRules(_CheckerBase):
         """UOW007: a lazy-loading relationship where the asyncio extension is used."""
         if not self.uses_asyncio():
             return
-        for node, owner in self.facts(module).relationships:
+        for node, owner in self.relationships(module):
             symbol = self.project.resolve(module, node.func)
             name = symbol.name if isinstance(symbol, External) else None
             if symbol is None and isinstance(node.func, ast.Name):
@@ -75,14 +75,14 @@ class _SettingRules(_CheckerBase):
                 name = None
             if name not in ("relationship", "Relationship"):
                 continue
-            if owner is not None and self._async_attrs(owner):
+            if owner is not None and self._async_attrs(module, owner):
                 continue
             if owner is not None and _write_only(owner, node):
                 continue  # `WriteOnlyMapped[...]`: lazy="write_only", never loads
             if (
                 owner is not None
                 and self.mostly_sync()
-                and not self._async_loaded(owner)
+                and not self._async_loaded(module, owner)
             ):
                 continue  # only sync sessions load it: no attribute load under asyncio
             lazy = _lazy_setting(node, name)
@@ -106,29 +106,29 @@ class _SettingRules(_CheckerBase):
         """
         cached = getattr(self, "_mostly_sync", None)
         if cached is None:
-            facts = [self.facts(module) for module in self.project.modules]
+            facts = [self.kept(module) for module in self.project.modules]
             cached = sum(f.sync_session_functions for f in facts) > sum(
                 f.async_session_functions for f in facts
             )
             self._mostly_sync = cached
         return bool(cached)
 
-    def _async_loaded(self, owner: ast.ClassDef) -> bool:
+    def _async_loaded(self, module: Module, owner: ast.ClassDef) -> bool:
         """Whether a coroutine taking an async session names the class as a value.
 
         `select(User)`, `SQLAlchemyUserDatabase(session, User)`: the objects of the
         other classes are loaded by sync sessions only.
         """
-        info = self.project.class_info(owner)
-        for module in self.project.modules:
-            if owner.name in self.facts(module).async_session_names and (
-                self.project.resolve_name(module, owner.name) is info
+        info = self.project.class_info(module, owner)
+        for other in self.project.modules:
+            if owner.name in self.kept(other).async_session_names and (
+                self.project.resolve_name(other, owner.name) is info
             ):
                 return True
         return False
 
-    def _async_attrs(self, owner: ast.ClassDef) -> bool:
-        info = self.project.class_info(owner)
+    def _async_attrs(self, module: Module, owner: ast.ClassDef) -> bool:
+        info = self.project.class_info(module, owner)
         if info is None:
             return False
         for base in self.project.mro(info):

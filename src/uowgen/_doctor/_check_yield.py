@@ -23,7 +23,7 @@ class _YieldRules(_CheckerBase):
         if self._depends is None:
             found: dict[int, list[str | None]] = {}
             for module in self.project.modules:
-                for node in self.facts(module).calls:
+                for node in self.kept(module).depends_calls:
                     depends = self.inference.depends_call(node, module)
                     target = self.inference.depends_target(depends) if depends else None
                     if depends is None or target is None:
@@ -39,7 +39,7 @@ class _YieldRules(_CheckerBase):
                             ),
                             None,
                         )
-                        found.setdefault(id(symbol.node), []).append(
+                        found.setdefault(id(symbol), []).append(
                             scope if isinstance(scope, str) else None
                         )
             self._depends = found
@@ -61,7 +61,7 @@ class _YieldRules(_CheckerBase):
             }
             if decorators & (CONTEXT_MANAGERS | _FIXTURES):
                 continue
-            scopes = self.depends_scopes().get(id(node))
+            scopes = self.depends_scopes().get(id(function))
             if scopes is not None:
                 if all(scope == "function" for scope in scopes):
                     continue

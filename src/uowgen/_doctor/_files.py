@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from uowgen._doctor._config import DoctorConfig
 
@@ -34,16 +35,55 @@ class FileWarning:
     message: str
 
 
+class TreeKeeper(Protocol):
+    """Told when a file's tree is parsed again, so that it can let it go later."""
+
+    def parsed(self, source: SourceFile) -> None:
+        """`source.tree` was parsed again: it is held from now on."""
+
+
 @dataclass(eq=False)
 class SourceFile:
-    """A parsed Python file: its tree, its text for columns, and its `# noqa`s."""
+    """A parsed Python file: its tree, its text for columns, and its `# noqa`s.
+
+    The tree can be let go (`forget_tree`) and is parsed again from the text when it
+    is next asked for: a large codebase's trees do not all fit in memory at once.
+    """
 
     path: Path
     display: str
-    tree: ast.Module = field(repr=False)
+    _tree: ast.Module | None = field(repr=False)
     text: str = field(repr=False)
     noqa: NoqaMap = field(default_factory=dict, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
+    keeper: TreeKeeper | None = field(default=None, repr=False)
+    # Parsed again after `forget_tree` (for the benchmarks).
+    reparsed: int = field(default=0, repr=False)
+    # Asked for since the keeper last looked (which trees were used last).
+    used: bool = field(default=False, repr=False)
+
+    @property
+    def tree(self) -> ast.Module:
+        """The file's syntax tree (parsed again from its text if it was let go)."""
+        tree = self._tree
+        if tree is None:
+            # The text parsed before (or its rewrite in this grammar): it parses
+            # again, to the same tree.
+            tree = self._tree = _parse(self.text, self.path)
+            self.reparsed += 1
+            if self.keeper is not None:
+                self.keeper.parsed(self)
+        self.used = True
+        return tree
+
+    @property
+    def has_tree(self) -> bool:
+        """Whether the tree is held now."""
+        return self._tree is not None
+
+    def forget_tree(self) -> None:
+        """Let the tree go: it is parsed again when next asked for."""
+        self._tree = None
 
     def column(self, line: int, byte_offset: int) -> int:
         """The 1-based character column of an ast node's UTF-8 `col_offset`."""

@@ -65,7 +65,7 @@ class Flow(_Summaries):
 
     def analyse(self, function: FunctionInfo) -> FlowResult:
         """The flow facts of one function (computed once)."""
-        key = id(function.node)
+        key = id(function)
         cached = self._results.get(key)
         if isinstance(cached, FlowResult):
             return cached

@@ -33,6 +33,7 @@ from uowgen._doctor._symbols import (
     FunctionInfo,
     Module,
     Project,
+    Span,
     Symbol,
 )
 from uowgen._doctor._syntax import (
@@ -50,7 +51,7 @@ class Inference(_Declared, _Attributes):
     def __init__(self, project: Project, external: ExternalCalls | None = None) -> None:
         self.project = project
         self.external = external or ExternalCalls()
-        self._values: dict[int, object] = {}
+        self._values: dict[tuple[int, Span], object] = {}
         self._scopes: dict[int, Scope] = {}
         self._attrs: dict[int, object] = {}
         self._returns: dict[int, object] = {}
@@ -71,7 +72,7 @@ class Inference(_Declared, _Attributes):
 
     def function_scope(self, function: FunctionInfo) -> Scope:
         """The scope of a function: its parameters and its locals' kinds."""
-        cached = self._scopes.get(id(function.node))
+        cached = self._scopes.get(id(function))
         if isinstance(cached, Scope):
             return cached  # in a cycle, the scope being built: parameters known
         node = function.node
@@ -100,7 +101,7 @@ class Inference(_Declared, _Attributes):
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 scope.local_names.add(extra.arg)
-        self._scopes[id(node)] = scope
+        self._scopes[id(function)] = scope
         self._bind_locals(scope, node.body)
         return scope
 
@@ -139,7 +140,7 @@ class Inference(_Declared, _Attributes):
                     scope.local_names.add(node.name)
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     # A helper defined in the function: followed like any other.
-                    nested = self.project.function_info(node)
+                    nested = self.project.function_info(scope.module, node)
                     scope.local_names.add(node.name)
                     if nested is not None:
                         scope.env[node.name] = Kind(
@@ -234,7 +235,7 @@ class Inference(_Declared, _Attributes):
             return Kind(Tag.FUNCTION, function=symbol, is_async=symbol.is_async)
         if isinstance(symbol, External):
             return Kind(Tag.EXTERNAL, external=symbol.qualname)
-        key = id(symbol.expr)
+        key = (id(symbol.module), symbol.where)
         cached = self._values.get(key)
         if cached is _BUILDING:
             return None
@@ -407,7 +408,7 @@ class Inference(_Declared, _Attributes):
 
     def return_kind(self, function: FunctionInfo) -> Kind | None:
         """What calling the function gives (a context manager's kind for a cm)."""
-        key = id(function.node)
+        key = id(function)
         cached = self._returns.get(key)
         if cached is _BUILDING:
             return None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-from uowgen._doctor._symbols import Module, absolute_import
-from uowgen._doctor._syntax import last_name, statements, walk
+from uowgen._doctor._symbols import Module
+from uowgen._doctor._syntax import last_name, walk
 
 # Calls and decorators that make a module an entry point of the app.
 _ENTRY_CALLS = frozenset(
@@ -51,15 +51,7 @@ def unimported(modules: Sequence[Module], candidates: Sequence[Module]) -> set[i
         return set()
     imported: set[str] = set()
     for module in modules:
-        for node in statements(module.tree.body):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    imported.update(_prefixes(alias.name))
-            elif isinstance(node, ast.ImportFrom):
-                base = absolute_import(module, node.module, node.level)
-                if base is not None:
-                    imported.update(_prefixes(base))
-                    imported.update(f"{base}.{alias.name}" for alias in node.names)
+        imported.update(module.imported)
     if not any(name in imported for m in modules for name in m.names):
         return set()  # loose files that import none of each other: no call to make
     left: set[int] = set()
@@ -105,9 +97,3 @@ def _named_in_a_string(module: Module, other: Module) -> bool:
                 if value == name or value.startswith(name + "."):
                     return True
     return False
-
-
-def _prefixes(dotted: str) -> list[str]:
-    """`a`, `a.b`, `a.b.c` for `a.b.c`: importing it runs each package on the way."""
-    parts = dotted.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from uowgen._doctor._check_base import Hit
+from uowgen._doctor._check_base import Facts, Hit
 from uowgen._doctor._checks import Checker
 from uowgen._doctor._config import DoctorConfig, load_config
 from uowgen._doctor._external import ExternalCalls
-from uowgen._doctor._fastapi import FastapiVersion, find_fastapi_version
+from uowgen._doctor._fastapi import find_fastapi_version
 from uowgen._doctor._files import (
     FileWarning,
     NewerSyntax,
@@ -28,6 +28,7 @@ from uowgen._doctor._reach import unimported
 from uowgen._doctor._rules import selected_codes
 from uowgen._doctor._symbols import Module, Project, build_module
 from uowgen._doctor._syntax import forget_nodes
+from uowgen._doctor._trees import TREE_BUDGET, TreeStore
 from uowgen.errors import UowgenError
 
 Rule = Callable[[Module], Iterator[Hit]]
@@ -48,6 +49,7 @@ def run_doctor(
     cwd: Path | None = None,
     skip_unimported: bool | None = None,
     jobs: int | None = None,
+    tree_budget: int | None = None,
 ) -> DoctorReport:
     """Check the Python files under `paths` as one codebase.
 
@@ -61,6 +63,9 @@ def run_doctor(
             config's `skip-unimported`, else report them with low confidence).
         jobs: processes to check the modules in (default: one per core; a
             codebase under 300 files, or a system without `fork`, uses one).
+        tree_budget: how much source text's syntax trees to hold at once, in
+            characters (default `TREE_BUDGET`); the others are parsed again when
+            needed.
 
     Raises:
         UowgenError: a path does not exist, the configuration is invalid, or a
@@ -82,7 +87,7 @@ def run_doctor(
         # is back on: otherwise its first collection walks them all (2.3 s on a
         # 2,300-file codebase), for nothing.
         try:
-            return _run(named, config, codes, base, skip_unimported, jobs)
+            return _run(named, config, codes, base, skip_unimported, jobs, tree_budget)
         finally:
             forget_nodes()
 
@@ -94,13 +99,20 @@ def _run(
     base: Path,
     skip_unimported: bool | None,
     jobs: int | None,
+    tree_budget: int | None,
 ) -> DoctorReport:
     jobs = default_jobs() if jobs is None else jobs
-    modules, not_checked = _read(named, config, base, jobs)
+    store = TreeStore(TREE_BUDGET if tree_budget is None else tree_budget)
+    project = Project()
+    facts = Facts(project)
+    store.on_forget(facts.forget)
+    not_checked = _read(named, config, base, jobs, _Index(project, facts, store))
+    modules = project.modules
     warnings: list[FileWarning] = []
     fastapi = find_fastapi_version(named[0])
     external = ExternalCalls.with_config(config.external_calls)
-    findings = _check(Project(modules), codes, warnings, fastapi, external, jobs)
+    checker = Checker(project, fastapi, external, facts, store.checkpoint)
+    findings = _check(checker, store, codes, warnings, jobs)
     with_findings = {f.path for f in findings if f.code in _REQUEST_PATH_RULES}
     left_out = unimported(
         modules, [m for m in modules if m.source.path in with_findings]
@@ -184,43 +196,71 @@ def _collector_off() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Where the modules read go: the codebase, their facts, the trees held."""
+
+    project: Project
+    facts: Facts
+    store: TreeStore
+
+    def add(self, module: Module, order: int) -> None:
+        """Take a module in while its tree is held, then maybe let trees go."""
+        self.project.add(module, order)
+        self.facts.take_in(module)
+        self.store.hold(module)
+        self.store.checkpoint()
+
+
 def _read(
-    named: Sequence[Path], config: DoctorConfig, base: Path, jobs: int
-) -> tuple[list[Module], list[FileWarning]]:
-    read: list[tuple[SourceFile | FileWarning | NewerSyntax, Path]] = [
-        (read_source(path, _display(path, base), defer_newer=True), given)
-        for path, given in python_files(named, config)
-    ]
-    newer = [entry for entry, _ in read if isinstance(entry, NewerSyntax)]
-    parallel = len(read) >= PARALLEL_FROM and len(newer) > 1 and can_fork()
+    named: Sequence[Path], config: DoctorConfig, base: Path, jobs: int, index: _Index
+) -> list[FileWarning]:
+    """Parse every file and take it in as it is parsed (its tree may go later).
+
+    Files in a newer grammar wait for their rewrite; the codebase is then put back
+    in the files' order.
+    """
+    newer: list[tuple[int, NewerSyntax, Path]] = []
+    not_checked: list[tuple[int, FileWarning]] = []
+    files = list(python_files(named, config))
+    count = len(files)
+    # Last file first: the trees still held at the end are the first files', which
+    # the rules check first.
+    for order in reversed(range(count)):
+        path, given = files[order]
+        entry = read_source(path, _display(path, base), defer_newer=True)
+        if isinstance(entry, NewerSyntax):
+            newer.append((order, entry, given))
+        elif isinstance(entry, FileWarning):
+            not_checked.append((order, entry))
+        else:
+            index.add(build_module(entry, _root(given)), order)
+    parallel = count >= PARALLEL_FROM and len(newer) > 1 and can_fork()
     shares = min(jobs, len(newer)) if parallel else 1
     if shares > 1:
         # Rewriting newer syntax with LibCST costs a hundred times a parse: the
         # workers rewrite, and send back text only.
         parts = forked(
-            lambda index: [rewrite_newer(n) for n in newer[index::shares]],
+            lambda share: [rewrite_newer(n) for _, n, _ in newer[share::shares]],
             shares,
             lambda: None,
         )
-        rewritten = {
-            id(n): part[at // shares]
-            for index, part in enumerate(parts)
-            for at, n in enumerate(newer)
-            if at % shares == index
-        }
+        rewritten = [parts[at % shares][at // shares] for at in range(len(newer))]
     else:
-        rewritten = {id(n): rewrite_newer(n) for n in newer}
-    modules: list[Module] = []
-    not_checked: list[FileWarning] = []
-    for entry, given in read:
-        if isinstance(entry, NewerSyntax):
-            entry = finish_newer(entry, rewritten[id(entry)])
+        rewritten = [rewrite_newer(n) for _, n, _ in newer]
+    for (order, waiting, given), text in zip(newer, rewritten, strict=True):
+        entry = finish_newer(waiting, text)
         if isinstance(entry, FileWarning):
-            not_checked.append(entry)
-            continue
-        root = given if given.is_dir() else given.parent
-        modules.append(build_module(entry, root.absolute()))
-    return modules, not_checked
+            not_checked.append((order, entry))
+        else:
+            index.add(build_module(entry, _root(given)), order)
+    index.project.sort()
+    return [warning for _, warning in sorted(not_checked, key=lambda w: w[0])]
+
+
+def _root(given: Path) -> Path:
+    """The folder a module's names are found from: the one doctor was given."""
+    return (given if given.is_dir() else given.parent).absolute()
 
 
 def _not_checked(warning: FileWarning) -> Finding:
@@ -246,15 +286,13 @@ _Results = dict[tuple[int, str], tuple[list[Finding], list[FileWarning]]]
 
 
 def _check(
-    project: Project,
+    checker: Checker,
+    store: TreeStore,
     codes: frozenset[str],
     warnings: list[FileWarning],
-    fastapi: FastapiVersion | None,
-    external: ExternalCalls,
     jobs: int,
 ) -> list[Finding]:
-    checker = Checker(project, fastapi, external)
-    modules = project.modules
+    modules = checker.project.modules
     rules = [(code, rule) for code, rule in checker.module_rules() if code in codes]
     forked_codes = _FORKED_RULES & codes
     parallel = (
@@ -265,11 +303,12 @@ def _check(
     there = [(c, r) for c, r in rules if c in forked_codes]
 
     def check(chosen: list[tuple[str, Rule]], indexes: range) -> _Results:
-        return {
-            (at, code): _check_module(code, rule, modules[at])
-            for at in indexes
-            for code, rule in chosen
-        }
+        results: _Results = {}
+        for at in indexes:
+            for code, rule in chosen:
+                results[(at, code)] = _check_module(code, rule, modules[at])
+            store.checkpoint()  # between modules: trees may be let go
+        return results
 
     def project_rules() -> list[Finding]:
         found: list[Finding] = []

@@ -65,7 +65,7 @@ class _Summaries:
         self._reachable = (
             _HTTP_NAMES
             | external.methods
-            | frozenset(f.node.name for f in inference.project.functions())
+            | frozenset(f.simple_name for f in inference.project.functions())
             | frozenset(p.rpartition(".")[2] for p in external.functions)
         )
         # Any method of an SDK client calls out: where a module may hold one, every
@@ -83,7 +83,7 @@ class _Summaries:
 
     def does_http(self, function: FunctionInfo) -> HttpCall | None:
         """The outbound HTTP call the function makes (itself or through its callees)."""
-        key = id(function.node)
+        key = id(function)
         cached = self._http.get(key)
         if cached is _BUSY:
             return None
@@ -113,7 +113,7 @@ class _Summaries:
 
     def touches_db(self, function: FunctionInfo) -> bool:
         """Whether the function queries a session (itself or through its callees)."""
-        key = id(function.node)
+        key = id(function)
         cached = self._db.get(key)
         if cached is _BUSY:
             return False

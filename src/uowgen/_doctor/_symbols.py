@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uowgen._doctor._files import SourceFile
+from uowgen._doctor._syntax import statements
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -37,56 +38,162 @@ class _ImportRef:
     name: str | None
 
 
+# Where a definition starts in its module: (line, column). The key that finds its
+# node again in a tree parsed again.
+At = tuple[int, int]
+# Where a value expression is: (line, column, end line, end column).
+Span = tuple[int, int, int, int]
+
+
+def at(node: ast.stmt) -> At:
+    """Where a statement starts."""
+    return node.lineno, node.col_offset
+
+
+def span(node: ast.expr) -> Span:
+    """Where an expression is, start to end."""
+    return (
+        node.lineno,
+        node.col_offset,
+        node.end_lineno or node.lineno,
+        node.end_col_offset or 0,
+    )
+
+
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+@dataclass(eq=False)
+class _Held:
+    """A held tree's nodes by position: definitions, and assigned values."""
+
+    definitions: dict[At, Definition]
+    values: dict[Span, ast.expr]
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> _Held:
+        definitions: dict[At, Definition] = {}
+        values: dict[Span, ast.expr] = {}
+        for stmt in statements(tree.body):
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                definitions[at(stmt)] = stmt
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value:
+                values[span(stmt.value)] = stmt.value
+        return cls(definitions, values)
+
+
 @dataclass(eq=False)
 class Module:
-    """One parsed file and what its top level binds."""
+    """One parsed file and what its top level binds.
+
+    What it binds is kept as positions and symbols, never as nodes: the module's
+    tree may be let go and parsed again, and its nodes found again by position.
+    """
 
     source: SourceFile = field(repr=False)
     names: tuple[str, ...]
     package: str = field(repr=False)
-    bindings: dict[str, ast.AST] = field(default_factory=dict, repr=False)
+    # name -> its class or function, or the span of the value assigned to it.
+    bound: dict[str, ClassInfo | FunctionInfo | Span] = field(
+        default_factory=dict, repr=False
+    )
     imports: dict[str, _ImportRef] = field(default_factory=dict, repr=False)
     star_imports: list[str] = field(default_factory=list, repr=False)
+    # Every module name an import statement of it names (anywhere in it).
+    imported: frozenset[str] = field(default=frozenset(), repr=False)
+    # What its top level binds, as nodes, until `Project.add` makes them symbols.
+    bindings: dict[str, ast.AST] = field(default_factory=dict, repr=False)
+    _held: _Held | None = field(default=None, repr=False)
+    _held_tree: ast.Module | None = field(default=None, repr=False)
 
     @property
     def tree(self) -> ast.Module:
         """The module's syntax tree."""
         return self.source.tree
 
+    def _nodes(self) -> _Held:
+        tree = self.source.tree
+        held = self._held
+        if held is None or self._held_tree is not tree:
+            held = self._held = _Held.of(tree)
+            self._held_tree = tree
+        return held
+
+    def definition(self, where: At) -> Definition:
+        """The def or class statement that starts at `where`."""
+        return self._nodes().definitions[where]
+
+    def value(self, where: Span) -> ast.expr:
+        """The assigned value expression at `where`."""
+        return self._nodes().values[where]
+
+    def forget_tree(self) -> None:
+        """Let the tree go (it is parsed again, to the same nodes' positions)."""
+        self._held = None
+        self._held_tree = None
+        self.source.forget_tree()
+
 
 @dataclass(eq=False)
 class ClassInfo:
     """A class defined in the codebase."""
 
-    node: ast.ClassDef = field(repr=False)
     module: Module = field(repr=False)
+    at: At = field(repr=False)
+    name: str
     outer: ClassInfo | None = field(default=None, repr=False)
+    # The base class expressions (small: `Base`, `Generic[T]`), kept.
+    base_exprs: tuple[ast.expr, ...] = field(default=(), repr=False)
+    # name -> the method, nested class or class-level value (its span) first
+    # defined under it in the class body.
+    members: dict[str, ClassInfo | FunctionInfo | Span] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
-    def name(self) -> str:
-        """The class's name."""
-        return self.node.name
+    def node(self) -> ast.ClassDef:
+        """The class statement."""
+        node = self.module.definition(self.at)
+        assert isinstance(node, ast.ClassDef)
+        return node
 
 
 @dataclass(eq=False)
 class FunctionInfo:
     """A function or method defined in the codebase."""
 
-    node: ast.FunctionDef | ast.AsyncFunctionDef = field(repr=False)
     module: Module = field(repr=False)
+    at: At = field(repr=False)
+    simple_name: str = field(repr=False)
+    is_async: bool = field(repr=False)
     cls: ClassInfo | None = field(default=None, repr=False)
     # Defined inside another function (a route in a factory, a local helper).
     nested: bool = field(default=False, repr=False)
 
+    @classmethod
+    def of(
+        cls,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        module: Module,
+        owner: ClassInfo | None = None,
+        *,
+        nested: bool = False,
+    ) -> FunctionInfo:
+        """The info of a def statement."""
+        is_async = isinstance(node, ast.AsyncFunctionDef)
+        return cls(module, at(node), node.name, is_async, owner, nested)
+
+    @property
+    def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        """The def statement."""
+        node = self.module.definition(self.at)
+        assert not isinstance(node, ast.ClassDef)
+        return node
+
     @property
     def name(self) -> str:
         """The function's name, qualified by its class for a method."""
-        return f"{self.cls.name}.{self.node.name}" if self.cls else self.node.name
-
-    @property
-    def is_async(self) -> bool:
-        """Whether it is an `async def`."""
-        return isinstance(self.node, ast.AsyncFunctionDef)
+        return f"{self.cls.name}.{self.simple_name}" if self.cls else self.simple_name
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +201,12 @@ class Value:
     """A module-level assignment: `Session = async_sessionmaker(engine)`."""
 
     module: Module
-    expr: ast.expr
+    where: Span
+
+    @property
+    def expr(self) -> ast.expr:
+        """The value's expression."""
+        return self.module.value(self.where)
 
 
 Symbol = Module | ClassInfo | FunctionInfo | Value | External
@@ -133,7 +245,30 @@ def build_module(source: SourceFile, root: Path) -> Module:
     module = Module(source, names, package)
     for stmt in _top_level(module.tree.body):
         _bind(module, stmt)
+    module.imported = frozenset(_imported(module))
     return module
+
+
+def _imported(module: Module) -> Iterator[str]:
+    """The modules its import statements run: `a`, `a.b`, `a.b.c` for `a.b.c`.
+
+    And `base.name` for `from base import name`, which may be a module.
+    """
+    for node in statements(module.tree.body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield from prefixes(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = absolute_import(module, node.module, node.level)
+            if base is not None:
+                yield from prefixes(base)
+                yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def prefixes(dotted: str) -> list[str]:
+    """`a`, `a.b`, `a.b.c` for `a.b.c`: importing it runs each package on the way."""
+    parts = dotted.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -203,35 +338,87 @@ def absolute_import(module: Module, name: str | None, level: int) -> str | None:
 class Project:
     """Every module checked in one run, and the lookups across them."""
 
-    def __init__(self, modules: Sequence[Module]) -> None:
-        self.modules = list(modules)
+    def __init__(self, modules: Sequence[Module] = ()) -> None:
+        self.modules: list[Module] = []
         self._by_name: dict[str, list[Module]] = defaultdict(list)
-        self._classes: dict[ast.ClassDef, ClassInfo] = {}
-        self._functions: dict[ast.AST, FunctionInfo] = {}
+        # Keyed by module and position: a tree parsed again has other nodes.
+        self._classes: dict[tuple[int, At], ClassInfo] = {}
+        self._functions: dict[tuple[int, At], FunctionInfo] = {}
         self._by_simple_name: dict[str, list[ClassInfo | FunctionInfo]] = defaultdict(
             list
         )
-        for module in self.modules:
-            for name in module.names:
-                self._by_name[name].append(module)
-            self._collect(module, module.tree.body, None)
+        self._order: dict[int, int] = {}
+        for module in modules:
+            self.add(module)
+
+    def sort(self) -> None:
+        """Put the modules, and what each lookup lists, in the files' order."""
+        order = self._order
+
+        def place(item: ClassInfo | FunctionInfo | Module) -> int:
+            return order[id(item if isinstance(item, Module) else item.module)]
+
+        self.modules.sort(key=place)
+        for modules in self._by_name.values():
+            modules.sort(key=place)
+        for named in self._by_simple_name.values():
+            named.sort(key=place)
+        self._classes = dict(
+            sorted(self._classes.items(), key=lambda item: place(item[1]))
+        )
+        self._functions = dict(
+            sorted(self._functions.items(), key=lambda item: place(item[1]))
+        )
+
+    def add(self, module: Module, order: int | None = None) -> None:
+        """Take in a module: its classes and functions, and its top-level names.
+
+        `order`: its place among the files, if modules come out of order (`sort`).
+        """
+        self._order[id(module)] = len(self.modules) if order is None else order
+        self.modules.append(module)
+        for name in module.names:
+            self._by_name[name].append(module)
+        self._collect(module, module.tree.body, None)
+        for name, node in module.bindings.items():
+            if isinstance(node, ast.ClassDef):
+                module.bound[name] = self._classes[(id(module), at(node))]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                module.bound[name] = self._functions[(id(module), at(node))]
+            elif isinstance(node, ast.expr):
+                module.bound[name] = span(node)
+        module.bindings = {}
 
     def _collect(
         self, module: Module, body: list[ast.stmt], cls: ClassInfo | None
     ) -> None:
         for stmt in _top_level(body):
             if isinstance(stmt, ast.ClassDef):
-                info = ClassInfo(stmt, module, cls)
-                self._classes[stmt] = info
+                info = self._class(module, stmt, cls)
                 if cls is None:
                     self._by_simple_name[stmt.name].append(info)
+                else:
+                    cls.members.setdefault(stmt.name, info)
                 self._collect(module, stmt.body, info)
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                function = FunctionInfo(stmt, module, cls)
-                self._functions[stmt] = function
+                function = FunctionInfo.of(stmt, module, cls)
+                self._functions[(id(module), at(stmt))] = function
                 if cls is None:
                     self._by_simple_name[stmt.name].append(function)
+                else:
+                    cls.members.setdefault(stmt.name, function)
                 self._collect_nested(module, stmt)
+            elif isinstance(stmt, ast.Assign) and cls is not None:
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        cls.members.setdefault(target.id, span(stmt.value))
+
+    def _class(
+        self, module: Module, node: ast.ClassDef, outer: ClassInfo | None
+    ) -> ClassInfo:
+        info = ClassInfo(module, at(node), node.name, outer, tuple(node.bases))
+        self._classes[(id(module), at(node))] = info
+        return info
 
     def _collect_nested(self, module: Module, function: ast.AST) -> None:
         """Functions and classes defined inside a function (routes in a factory)."""
@@ -240,11 +427,12 @@ class Project:
         while stack:
             node = stack.pop()
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                self._functions[node] = FunctionInfo(node, module, None, nested=True)
+                self._functions[(id(module), at(node))] = FunctionInfo.of(
+                    node, module, None, nested=True
+                )
                 self._collect_nested(module, node)
             elif isinstance(node, ast.ClassDef):
-                info = ClassInfo(node, module, None)
-                self._classes[node] = info
+                info = self._class(module, node, None)
                 self._collect(module, node.body, info)
             else:
                 for name in ("body", "orelse", "finalbody"):
@@ -262,13 +450,15 @@ class Project:
         """Every function and method defined at a module's or a class's top level."""
         yield from self._functions.values()
 
-    def class_info(self, node: ast.ClassDef) -> ClassInfo | None:
-        """The ClassInfo of a class statement."""
-        return self._classes.get(node)
+    def class_info(self, module: Module, node: ast.ClassDef) -> ClassInfo | None:
+        """The ClassInfo of a class statement of `module`."""
+        return self._classes.get((id(module), at(node)))
 
-    def function_info(self, node: ast.AST) -> FunctionInfo | None:
-        """The FunctionInfo of a def statement (None for a nested function)."""
-        return self._functions.get(node)
+    def function_info(self, module: Module, node: ast.AST) -> FunctionInfo | None:
+        """The FunctionInfo of a def statement of `module`."""
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return None
+        return self._functions.get((id(module), at(node)))
 
     def module_named(self, dotted: str) -> Module | None:
         """The checked module importable as `dotted`, if exactly one is."""
@@ -279,13 +469,11 @@ class Project:
         """What `name` means at the top level of `module`, following imports."""
         if depth > 8:
             return None
-        bound = module.bindings.get(name)
-        if isinstance(bound, ast.ClassDef):
-            return self._classes.get(bound)
-        if isinstance(bound, ast.FunctionDef | ast.AsyncFunctionDef):
-            return self._functions.get(bound)
-        if isinstance(bound, ast.expr):
+        bound = module.bound.get(name)
+        if isinstance(bound, tuple):
             return Value(module, bound)
+        if bound is not None:
+            return bound
         ref = module.imports.get(name)
         if ref is not None:
             return self._resolve_import(ref, depth)
@@ -341,21 +529,14 @@ class Project:
 
     def class_member(self, cls: ClassInfo, name: str) -> Symbol | None:
         """A method, nested class or class-level value defined in `cls` itself."""
-        for stmt in _top_level(cls.node.body):
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                if stmt.name == name:
-                    return self._functions.get(stmt)
-            elif isinstance(stmt, ast.ClassDef) and stmt.name == name:
-                return self._classes.get(stmt)
-            elif isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
-            ):
-                return Value(cls.module, stmt.value)
-        return None
+        member = cls.members.get(name)
+        if isinstance(member, tuple):
+            return Value(cls.module, member)
+        return member
 
     def bases(self, cls: ClassInfo) -> Iterator[Symbol]:
         """What each base class of `cls` resolves to (unresolved ones skipped)."""
-        for base in cls.node.bases:
+        for base in cls.base_exprs:
             if isinstance(base, ast.Subscript):
                 base = base.value  # Generic[T], Repository[User]
             found = self.resolve(cls.module, base)
@@ -399,5 +580,5 @@ class Project:
         return [
             f
             for f in self._functions.values()
-            if f.cls is not None and f.node.name == name
+            if f.cls is not None and f.simple_name == name
         ]

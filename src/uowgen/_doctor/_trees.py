@@ -1,0 +1,83 @@
+"""Holding a codebase's syntax trees within a memory budget (issue 21).
+
+A syntax tree takes about thirty times its source text in memory (Python's `ast`
+nodes each carry a dict): a 2,300-file application's trees took 1.2 GB. The rules
+need the trees of the module they check and of the modules its calls lead to, not
+all at once, so only the trees used last are held; the others are let go, and
+parsed again from their text when asked for (`SourceFile.tree`).
+
+Nothing that lives through a run keeps a node of a tree that can be let go: the
+symbols find their nodes again by position (`Module.definition`), the caches are
+keyed by symbol or by position, and the facts that hold nodes go with their tree.
+Trees are let go only between modules (`checkpoint`), never while a rule works on
+one, so a rule never sees two trees of one module.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from uowgen._doctor._files import SourceFile
+from uowgen._doctor._symbols import Module
+from uowgen._doctor._syntax import forget_nodes
+
+# How much source text's trees to hold (characters). A tree is about 30 bytes per
+# character of its text: 2 million characters' trees are about 60 MB. A codebase
+# whose text is smaller never lets a tree go.
+TREE_BUDGET = 2_000_000
+
+
+class TreeStore:
+    """The trees held, least recently used first, and the letting go of the rest."""
+
+    def __init__(self, budget: int = TREE_BUDGET) -> None:
+        self.budget = budget
+        self._held: OrderedDict[int, Module] = OrderedDict()
+        self._modules: dict[int, Module] = {}
+        self._size = 0
+        self._on_forget: list[Callable[[Module], None]] = []
+
+    def on_forget(self, callback: Callable[[Module], None]) -> None:
+        """Call `callback(module)` when a module's tree is let go."""
+        self._on_forget.append(callback)
+
+    def hold(self, module: Module) -> None:
+        """Take charge of a module whose tree was just parsed."""
+        self._modules[id(module.source)] = module
+        module.source.keeper = self
+        self.parsed(module.source)
+
+    def parsed(self, source: SourceFile) -> None:
+        """A module's tree was parsed (again): it is held, as the newest."""
+        key = id(source)
+        if key not in self._held:
+            self._held[key] = self._modules[key]
+            self._size += len(source.text)
+        self._held.move_to_end(key)
+        source.used = False
+
+    @property
+    def held(self) -> int:
+        """How many trees are held now."""
+        return len(self._held)
+
+    def checkpoint(self) -> None:
+        """Between modules: let the least recently used trees go, if over budget.
+
+        Down to three quarters of the budget, so that it happens now and then, not
+        at every module.
+        """
+        if self._size <= self.budget:
+            return
+        for key in [k for k, m in self._held.items() if m.source.used]:
+            self._held.move_to_end(key)
+            self._held[key].source.used = False
+        while self._size > self.budget * 3 // 4 and len(self._held) > 1:
+            _, module = self._held.popitem(last=False)
+            self._size -= len(module.source.text)
+            module.forget_tree()
+            for callback in self._on_forget:
+                callback(module)
+        # Remembered walks of functions hold nodes of the trees let go.
+        forget_nodes()
