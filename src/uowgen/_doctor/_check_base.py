@@ -11,8 +11,14 @@ from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._kinds import DEPENDS
-from uowgen._doctor._symbols import FunctionInfo, Module, Project
-from uowgen._doctor._syntax import child_nodes, dotted, last_name, statements
+from uowgen._doctor._symbols import At, FunctionInfo, Module, Project
+from uowgen._doctor._syntax import (
+    child_nodes,
+    dotted,
+    last_name,
+    own_nodes,
+    statements,
+)
 
 
 def _nothing() -> None:
@@ -103,6 +109,8 @@ class Facts:
         """Read what is kept of a module (its tree is held)."""
         walked = _Facts.of(module, self.project)
         self._kept[id(module)] = KeptFacts.of(walked)
+        for function in walked.functions:
+            function.commits  # noqa: B018 - worked out while the tree is held
         self._functions[id(module)] = walked.functions
         self._relationships[id(module)] = walked.relationships
 
@@ -136,7 +144,6 @@ class Facts:
 
     def forget(self, module: Module) -> None:
         """Let go of the facts that hold the module's nodes."""
-        self._functions.pop(id(module), None)
         self._relationships.pop(id(module), None)
 
 
@@ -156,6 +163,12 @@ class KeptFacts:
     depends_calls: tuple[ast.Call, ...]
     factory_calls: tuple[ast.Call, ...]
     autocommit_calls: tuple[ast.Call, ...]
+    # Where its coroutines that may commit start (UOW006 follows only those).
+    committing: frozenset[At] = frozenset()
+
+    def may_commit(self, function: FunctionInfo) -> bool:
+        """Whether the coroutine commits: a `.commit()` call or a `with` block."""
+        return function.at in self.committing
 
     @classmethod
     def of(cls, facts: _Facts) -> KeptFacts:
@@ -175,7 +188,23 @@ class KeptFacts:
             autocommit_calls=tuple(
                 c for c in calls if any(k.arg == "autocommit" for k in c.keywords)
             ),
+            committing=frozenset(
+                f.at for f in facts.functions if f.is_async and _may_commit(f.node)
+            ),
         )
+
+
+def _may_commit(node: ast.AST) -> bool:
+    """A `.commit()` call or a `with` block in the function's own code (cheap)."""
+    return any(
+        isinstance(child, ast.With | ast.AsyncWith)
+        or (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr == "commit"
+        )
+        for child in own_nodes(node)
+    )
 
 
 # The calls that may make an async session factory (UOW006 looks at these only).

@@ -228,7 +228,7 @@ class _FlowRules(_CheckerBase):
         uses: list[UseAfterCommit] = []
         for function in self.project.functions():
             self.checkpoint()
-            if function.is_async and _may_commit(function):
+            if function.is_async and self.kept(function.module).may_commit(function):
                 try:
                     uses.extend(self.flow.analyse(function).uses)
                 except RecursionError:
@@ -266,17 +266,4 @@ def _passes_monkeypatch(call: ast.Call) -> bool:
     return any(
         isinstance(arg, ast.Name) and arg.id == "monkeypatch"
         for arg in (*call.args, *(k.value for k in call.keywords))
-    )
-
-
-def _may_commit(function: FunctionInfo) -> bool:
-    """Whether a function commits: a `.commit()` call or a `with` block (cheap)."""
-    return any(
-        isinstance(node, ast.With | ast.AsyncWith)
-        or (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-        )
-        for node in own_nodes(function.node)
     )

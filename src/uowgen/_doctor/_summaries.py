@@ -165,12 +165,7 @@ class _Summaries:
 
     def commits(self, function: FunctionInfo) -> bool:
         """Whether the function calls `.commit()` (a holder's `save()`, `__aexit__`)."""
-        return any(
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-            for node in own_nodes(function.node)
-        )
+        return function.commits
 
     def is_holder(self, kind: Kind) -> bool:
         """Whether a kind is an object holding a session (a repository, a unit of work)."""
@@ -277,7 +272,7 @@ class _Summaries:
             qualname = f"{function.module.names[0]}.{function.name}"
             if self.external.is_function(qualname) or (
                 function.cls is not None
-                and self.external.is_method_of(function.cls.name, function.node.name)
+                and self.external.is_method_of(function.cls.name, function.simple_name)
             ):
                 return HttpCall(f"`{_text(func)}()` (configured)", *where)
         return None

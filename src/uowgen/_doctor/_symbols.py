@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uowgen._doctor._files import SourceFile
-from uowgen._doctor._syntax import statements
+from uowgen._doctor._syntax import forget_nodes_of, own_nodes, statements
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -129,6 +129,8 @@ class Module:
 
     def forget_tree(self) -> None:
         """Let the tree go (it is parsed again, to the same nodes' positions)."""
+        if self.source.has_tree:
+            forget_nodes_of(self.source.tree)
         self._held = None
         self._held_tree = None
         self.source.forget_tree()
@@ -169,6 +171,24 @@ class FunctionInfo:
     cls: ClassInfo | None = field(default=None, repr=False)
     # Defined inside another function (a route in a factory, a local helper).
     nested: bool = field(default=False, repr=False)
+    _commits: bool | None = field(default=None, repr=False)
+
+    @property
+    def commits(self) -> bool:
+        """Whether its own code calls `.commit()` (remembered: no tree needed again)."""
+        commits = self._commits
+        if commits is None:
+            if "commit" not in self.module.source.text:
+                commits = False
+            else:
+                commits = any(
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "commit"
+                    for node in own_nodes(self.node)
+                )
+            self._commits = commits
+        return commits
 
     @classmethod
     def of(

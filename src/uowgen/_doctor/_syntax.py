@@ -63,6 +63,15 @@ def forget_nodes() -> None:
     _GENERATORS.clear()
 
 
+def forget_nodes_of(tree: ast.Module) -> None:
+    """Drop what is remembered of a tree's statements (the tree is let go)."""
+    if not _OWN and not _GENERATORS:
+        return
+    for stmt in statements(tree.body):
+        _OWN.pop(id(stmt), None)
+        _GENERATORS.pop(id(stmt), None)
+
+
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     stack: list[ast.AST] = child_nodes(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 from uowgen._doctor._files import SourceFile
 from uowgen._doctor._symbols import Module
-from uowgen._doctor._syntax import forget_nodes
 
 # How much source text's trees to hold (characters). A tree is about 30 bytes per
 # character of its text: 2 million characters' trees are about 60 MB. A codebase
@@ -73,11 +72,19 @@ class TreeStore:
         for key in [k for k, m in self._held.items() if m.source.used]:
             self._held.move_to_end(key)
             self._held[key].source.used = False
-        while self._size > self.budget * 3 // 4 and len(self._held) > 1:
-            _, module = self._held.popitem(last=False)
-            self._size -= len(module.source.text)
-            module.forget_tree()
-            for callback in self._on_forget:
-                callback(module)
-        # Remembered walks of functions hold nodes of the trees let go.
-        forget_nodes()
+        # The trees parsed again more than once are the ones the rules keep coming
+        # back to (a large module of services, say): they go last.
+        for again in (False, True):
+            for key in list(self._held):
+                if self._size <= self.budget * 3 // 4 or len(self._held) <= 1:
+                    break
+                module = self._held[key]
+                if again or module.source.reparsed < 2:
+                    del self._held[key]
+                    self._forget(module)
+
+    def _forget(self, module: Module) -> None:
+        self._size -= len(module.source.text)
+        module.forget_tree()
+        for callback in self._on_forget:
+            callback(module)
