@@ -14,9 +14,9 @@ from uowgen._doctor._kinds import DEPENDS
 from uowgen._doctor._symbols import At, FunctionInfo, Module, Project
 from uowgen._doctor._syntax import (
     child_nodes,
+    child_statements,
     dotted,
     last_name,
-    own_nodes,
     statements,
 )
 
@@ -189,22 +189,24 @@ class KeptFacts:
                 c for c in calls if any(k.arg == "autocommit" for k in c.keywords)
             ),
             committing=frozenset(
-                f.at for f in facts.functions if f.is_async and _may_commit(f.node)
+                f.at for f in facts.functions if f.is_async and _may_commit(f)
             ),
         )
 
 
-def _may_commit(node: ast.AST) -> bool:
+def _may_commit(function: FunctionInfo) -> bool:
     """A `.commit()` call or a `with` block in the function's own code (cheap)."""
-    return any(
-        isinstance(child, ast.With | ast.AsyncWith)
-        or (
-            isinstance(child, ast.Call)
-            and isinstance(child.func, ast.Attribute)
-            and child.func.attr == "commit"
-        )
-        for child in own_nodes(node)
-    )
+    if function.commits:
+        return True
+    # `with` blocks are statements: no expression needs walking.
+    stack = list(function.node.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.With | ast.AsyncWith):
+            return True
+        if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            stack.extend(child_statements(stmt))  # a nested def's is not its own
+    return False
 
 
 # The calls that may make an async session factory (UOW006 looks at these only).

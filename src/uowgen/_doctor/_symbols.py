@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uowgen._doctor._files import SourceFile
-from uowgen._doctor._syntax import forget_nodes_of, own_nodes, statements
+from uowgen._doctor._syntax import (
+    child_statements,
+    forget_nodes_of,
+    own_nodes,
+    statements,
+)
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -129,8 +134,8 @@ class Module:
 
     def forget_tree(self) -> None:
         """Let the tree go (it is parsed again, to the same nodes' positions)."""
-        if self.source.has_tree:
-            forget_nodes_of(self.source.tree)
+        if self._held is not None:
+            forget_nodes_of(self._held.definitions.values())
         self._held = None
         self._held_tree = None
         self.source.forget_tree()
@@ -455,12 +460,7 @@ class Project:
                 info = self._class(module, node, None)
                 self._collect(module, node.body, info)
             else:
-                for name in ("body", "orelse", "finalbody"):
-                    stack.extend(getattr(node, name, ()))
-                for handler in getattr(node, "handlers", ()):
-                    stack.extend(handler.body)
-                for case in getattr(node, "cases", ()):
-                    stack.extend(case.body)
+                stack.extend(child_statements(node))
 
     def classes(self) -> Iterator[ClassInfo]:
         """Every class defined at a module's or a class's top level."""

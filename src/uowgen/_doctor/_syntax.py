@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _OWN: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 _FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
@@ -51,7 +51,7 @@ def own_nodes(node: ast.AST) -> list[ast.AST]:
     if cached is not None and cached[0] is node:
         return cached[1]
     nodes = list(_own_nodes(node))
-    if len(_OWN) > 200_000:
+    if len(_OWN) > 50_000:
         _OWN.clear()
     _OWN[id(node)] = (node, nodes)
     return nodes
@@ -63,13 +63,14 @@ def forget_nodes() -> None:
     _GENERATORS.clear()
 
 
-def forget_nodes_of(tree: ast.Module) -> None:
-    """Drop what is remembered of a tree's statements (the tree is let go)."""
-    if not _OWN and not _GENERATORS:
-        return
-    for stmt in statements(tree.body):
-        _OWN.pop(id(stmt), None)
-        _GENERATORS.pop(id(stmt), None)
+def forget_nodes_of(definitions: Iterable[ast.AST]) -> None:
+    """Drop what is remembered of these functions (their tree is let go).
+
+    The few other nodes remembered (a `with` block's) go when the cache is full.
+    """
+    for node in definitions:
+        _OWN.pop(id(node), None)
+        _GENERATORS.pop(id(node), None)
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
@@ -96,14 +97,19 @@ def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     while stack:
         stmt = stack.pop()
         yield stmt
-        nested: list[ast.stmt] = []
-        for name in ("body", "orelse", "finalbody"):
-            nested.extend(getattr(stmt, name, ()))
-        for handler in getattr(stmt, "handlers", ()):
-            nested.extend(handler.body)
-        for case in getattr(stmt, "cases", ()):
-            nested.extend(case.body)
-        stack.extend(reversed(nested))
+        stack.extend(reversed(child_statements(stmt)))
+
+
+def child_statements(stmt: ast.AST) -> list[ast.stmt]:
+    """The statements directly under one: its blocks, handlers' and cases' too."""
+    nested: list[ast.stmt] = []
+    for name in ("body", "orelse", "finalbody"):
+        nested.extend(getattr(stmt, name, ()))
+    for handler in getattr(stmt, "handlers", ()):
+        nested.extend(handler.body)
+    for case in getattr(stmt, "cases", ()):
+        nested.extend(case.body)
+    return nested
 
 
 def dotted(expr: ast.expr) -> str | None:
