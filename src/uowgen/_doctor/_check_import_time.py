@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from uowgen._doctor._check_base import Hit, _call_text, _CheckerBase, _text
 from uowgen._doctor._kinds import CACHES, ENGINE_FUNCTIONS, SA, Scope, Tag
 from uowgen._doctor._symbols import External, Module, Project
-from uowgen._doctor._syntax import last_name, own_nodes
+from uowgen._doctor._syntax import child_nodes, last_name, own_nodes, statements
 
 
 class _ImportTimeRules(_CheckerBase):
@@ -99,7 +99,7 @@ class _ImportTimeRules(_CheckerBase):
 def _class_level_names(tree: ast.Module) -> set[str]:
     """The names assigned at the top of the module's class bodies."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in statements(tree.body):  # a class is a statement: no expression walked
         if isinstance(node, ast.ClassDef):
             for stmt in node.body:
                 targets = (
@@ -204,7 +204,7 @@ def _calls(node: ast.AST, where: str) -> Iterator[tuple[ast.Call, str]]:
             continue
         if isinstance(current, ast.Call):
             yield current, where
-        stack.extend(ast.iter_child_nodes(current))
+        stack.extend(child_nodes(current))
 
 
 def _is_type_checking(test: ast.expr) -> bool:
