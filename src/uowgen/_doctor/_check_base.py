@@ -10,7 +10,7 @@ from uowgen._doctor._fastapi import FastapiVersion
 from uowgen._doctor._flow import Flow
 from uowgen._doctor._inference import Inference
 from uowgen._doctor._symbols import FunctionInfo, Module, Project
-from uowgen._doctor._syntax import child_nodes, dotted, last_name, statements
+from uowgen._doctor._syntax import dotted, last_name, node_children, statements
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,12 @@ class _Facts:
         text = module.source.text
         if not any(word in text for word in _CALLS_WANTED):
             return facts  # no call any rule scans for: no walk of every node
-        stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(module.tree, None)]
+        # Depth first; the class a node is in is restored by a marker under its body.
+        owner: ast.ClassDef | None = None
+        stack: list[ast.AST | _Owner] = [module.tree]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, owner = stack.pop()
+            node = pop()
             if isinstance(node, ast.Call):
                 facts.calls.append(node)
                 if last_name(node.func) in ("relationship", "Relationship"):
@@ -111,10 +114,24 @@ class _Facts:
                         facts.async_session_names.update(_bare_names(node.body))
                 elif takes == "sync":
                     facts.sync_session_functions += 1
-            inner = node if isinstance(node, ast.ClassDef) else owner
-            stack.extend((child, inner) for child in child_nodes(node))
+            elif isinstance(node, ast.ClassDef):
+                push(_Owner(owner))
+                owner = node
+            elif isinstance(node, _Owner):
+                owner = node.owner
+                continue
+            stack.extend(node_children(node))
         facts.calls.reverse()
         return facts
+
+
+class _Owner:
+    """A marker in `_Facts.of`'s walk: past it, the nodes are in `owner` again."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: ast.ClassDef | None) -> None:
+        self.owner = owner
 
 
 # The rules that scan a module's calls look for these names: a module whose text

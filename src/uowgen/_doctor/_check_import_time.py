@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from uowgen._doctor._check_base import Hit, _call_text, _CheckerBase, _text
 from uowgen._doctor._kinds import CACHES, ENGINE_FUNCTIONS, SA, Scope, Tag
 from uowgen._doctor._symbols import External, Module, Project
-from uowgen._doctor._syntax import child_nodes, last_name, own_nodes, statements
+from uowgen._doctor._syntax import last_name, node_children, own_nodes, statements
 
 
 class _ImportTimeRules(_CheckerBase):
@@ -204,7 +204,7 @@ def _calls(node: ast.AST, where: str) -> Iterator[tuple[ast.Call, str]]:
             continue
         if isinstance(current, ast.Call):
             yield current, where
-        stack.extend(child_nodes(current))
+        stack.extend(node_children(current))
 
 
 def _is_type_checking(test: ast.expr) -> bool:

@@ -31,7 +31,7 @@ from uowgen._doctor._summaries import (
     group_of,
 )
 from uowgen._doctor._symbols import FunctionInfo
-from uowgen._doctor._syntax import child_nodes, dotted, last_name
+from uowgen._doctor._syntax import child_nodes, dotted, last_name, node_children
 
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
 _ORM_RESULTS = frozenset(
@@ -113,7 +113,7 @@ def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
         stack.append((node, True))
         if isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        stack.extend((child, False) for child in reversed(child_nodes(node)))
+        stack.extend((child, False) for child in reversed(node_children(node)))
 
 
 class _Walker:

@@ -36,10 +36,10 @@ from uowgen._doctor._symbols import (
     Symbol,
 )
 from uowgen._doctor._syntax import (
-    child_nodes,
     dotted,
     is_generator,
     last_name,
+    node_children,
     own_nodes,
 )
 
@@ -498,7 +498,7 @@ def _statement_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
             current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
         ):
             continue
-        stack.extend(reversed(child_nodes(current)))
+        stack.extend(reversed(node_children(current)))
 
 
 _NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
