@@ -20,9 +20,10 @@ from tests.unit.doctor_helpers import CASES, materialize
 from tests.unit.test_doctor_modern import HEADER, MODERN
 from uowgen._doctor import _modern, _run, run_doctor
 from uowgen._doctor._external import _matches
+from uowgen._doctor._inference import _block_statements, _statement_nodes
 from uowgen._doctor._model import DoctorReport
 from uowgen._doctor._parallel import can_fork, forked
-from uowgen._doctor._syntax import child_nodes, walk
+from uowgen._doctor._syntax import child_nodes, node_children, own_nodes, walk
 
 SOURCES = sorted(Path(_run.__file__).parent.glob("*.py"))
 
@@ -112,6 +113,95 @@ def test_the_tree_walks_are_the_standard_ones(path: Path) -> None:
     assert list(walk(tree)) == list(ast.walk(tree))
     for node in ast.walk(tree):
         assert child_nodes(node) == list(ast.iter_child_nodes(node))
+
+
+# Every statement that has a body, with `:=` in places, for the walks below.
+_STATEMENTS = """
+async def f(a, *, b=g(c := 1)):
+    x: int = (y := 2)
+    if (z := h()) and not a:
+        for i in range(3):
+            while i < (j := 4):
+                i += 1
+            else:
+                pass
+        else:
+            pass
+    elif a is b:
+        async with m() as n, o():
+            async for k in n:
+                await p(k, q=lambda r: (s := r))
+    try:
+        class C:
+            def method(self):
+                return [t for t in self]
+    except* ValueError as e:
+        raise e from None
+    try:
+        pass
+    except (KeyError, (u := TypeError)):
+        pass
+    else:
+        del x
+    finally:
+        yield -a + b
+    match a:
+        case [1, *rest] if (v := rest):
+            w = {v: 1 for v in rest}
+        case _:
+            def inner():
+                return (yield from ())
+"""
+
+
+def _reference_own_nodes(node: ast.AST) -> list[ast.AST]:
+    """The walk `own_nodes` was: every node, contexts and operators too."""
+    stack = list(node.body) if hasattr(node, "body") else child_nodes(node)
+    out: list[ast.AST] = []
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        if not isinstance(
+            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+        ):
+            stack.extend(child_nodes(current))
+    return out
+
+
+_CARRY_NOTHING = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [*(p for p in SOURCES if "def " in p.read_text(encoding="utf-8")), None],
+    ids=lambda p: getattr(p, "name", "statements"),
+)
+def test_the_walks_without_operators_keep_every_other_node_in_order(
+    source: Path | None,
+) -> None:
+    text = _STATEMENTS if source is None else source.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    functions = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    assert functions
+
+    for node in ast.walk(tree):
+        expected = [c for c in child_nodes(node) if not isinstance(c, _CARRY_NOTHING)]
+        assert node_children(node) == expected
+    for function in functions:
+        reference = _reference_own_nodes(function)
+        assert own_nodes(function) == [
+            n for n in reference if not isinstance(n, _CARRY_NOTHING)
+        ]
+        in_order = [n for s in function.body for n in _statement_nodes(s)]
+        assert _block_statements(function.body) == [
+            n
+            for n in in_order
+            if isinstance(n, ast.stmt | ast.excepthandler | ast.match_case)
+        ]
 
 
 def test_external_patterns_match_as_fnmatch_does() -> None:
