@@ -78,6 +78,8 @@ class _ImportTimeRules(_CheckerBase):
 
     def undisposed_engines(self, module: Module) -> Iterator[Hit]:
         """UOW005: an engine created at import time, and no `.dispose()` anywhere."""
+        if self.disposes():
+            return  # asked first: then no module's calls need a walk
         calls = import_time_calls(module.tree.body, self.project, module, cached=False)
         for call, where in calls:
             symbol = self.project.resolve(module, call.func)
@@ -85,8 +87,6 @@ class _ImportTimeRules(_CheckerBase):
                 isinstance(symbol, External) and symbol.is_one_of(SA, ENGINE_FUNCTIONS)
             ):
                 continue
-            if self.disposes():
-                return
             yield Hit(
                 "UOW005",
                 module,
