@@ -20,6 +20,7 @@ from tests.unit.doctor_helpers import CASES, materialize
 from tests.unit.test_doctor_modern import HEADER, MODERN
 from uowgen._doctor import _modern, _run, run_doctor
 from uowgen._doctor._external import _matches
+from uowgen._doctor._flow import _post_order
 from uowgen._doctor._inference import _block_statements, _statement_nodes
 from uowgen._doctor._model import DoctorReport
 from uowgen._doctor._parallel import can_fork, forked
@@ -168,6 +169,21 @@ def _reference_own_nodes(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _reference_post_order(expr: ast.AST) -> list[ast.AST]:
+    """The walk `_post_order` was: operands first, by a stack of pairs."""
+    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
+    out: list[ast.AST] = []
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            out.append(node)
+            continue
+        stack.append((node, True))
+        if not isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
+            stack.extend((child, False) for child in reversed(child_nodes(node)))
+    return out
+
+
 _CARRY_NOTHING = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 
 
@@ -191,6 +207,12 @@ def test_the_walks_without_operators_keep_every_other_node_in_order(
     for node in ast.walk(tree):
         expected = [c for c in child_nodes(node) if not isinstance(c, _CARRY_NOTHING)]
         assert node_children(node) == expected
+        if isinstance(node, ast.expr):
+            assert _post_order(node) == [
+                n
+                for n in _reference_post_order(node)
+                if not isinstance(n, _CARRY_NOTHING)
+            ]
     for function in functions:
         reference = _reference_own_nodes(function)
         assert own_nodes(function) == [
