@@ -24,7 +24,13 @@ from uowgen._doctor._flow import _post_order
 from uowgen._doctor._inference import _block_statements, _statement_nodes
 from uowgen._doctor._model import DoctorReport
 from uowgen._doctor._parallel import can_fork, forked
-from uowgen._doctor._syntax import child_nodes, node_children, own_nodes, walk
+from uowgen._doctor._syntax import (
+    child_nodes,
+    node_children,
+    own_nodes,
+    statements,
+    walk,
+)
 
 SOURCES = sorted(Path(_run.__file__).parent.glob("*.py"))
 
@@ -184,6 +190,24 @@ def _reference_post_order(expr: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _reference_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The walk `statements` was: getattr of every block name on each statement."""
+    stack = list(reversed(body))
+    out: list[ast.stmt] = []
+    while stack:
+        stmt = stack.pop()
+        out.append(stmt)
+        nested: list[ast.stmt] = []
+        for name in ("body", "orelse", "finalbody"):
+            nested.extend(getattr(stmt, name, ()))
+        for handler in getattr(stmt, "handlers", ()):
+            nested.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            nested.extend(case.body)
+        stack.extend(reversed(nested))
+    return out
+
+
 _CARRY_NOTHING = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 
 
@@ -203,6 +227,7 @@ def test_the_walks_without_operators_keep_every_other_node_in_order(
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
     ]
     assert functions
+    assert list(statements(tree.body)) == _reference_statements(tree.body)
 
     for node in ast.walk(tree):
         expected = [c for c in child_nodes(node) if not isinstance(c, _CARRY_NOTHING)]

@@ -134,20 +134,38 @@ def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement of a body, nested ones included, and no expression.
 
     Definitions and imports are statements: walking only these is a fraction of
-    walking every node.
+    walking every node. A block's statements come after it: its body, `else`,
+    `finally`, then its handlers' and cases' bodies.
     """
     stack = list(reversed(body))
     while stack:
         stmt = stack.pop()
         yield stmt
+        blocks = _BLOCKS.get(stmt.__class__)
+        if blocks is None:
+            blocks = _blocks(stmt.__class__)
+        if not blocks:
+            continue  # most statements hold none
         nested: list[ast.stmt] = []
-        for name in ("body", "orelse", "finalbody"):
-            nested.extend(getattr(stmt, name, ()))
-        for handler in getattr(stmt, "handlers", ()):
-            nested.extend(handler.body)
-        for case in getattr(stmt, "cases", ()):
-            nested.extend(case.body)
+        for name, wrapped in blocks:
+            if wrapped:  # handlers, cases: each has a body
+                for part in getattr(stmt, name):
+                    nested.extend(part.body)
+            else:
+                nested.extend(getattr(stmt, name))
         stack.extend(reversed(nested))
+
+
+_BLOCKS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {}
+
+
+def _blocks(kind: type[ast.AST]) -> tuple[tuple[str, bool], ...]:
+    """A statement type's fields that hold statements, in `statements`' order."""
+    fields = kind._fields
+    blocks = [(name, False) for name in ("body", "orelse", "finalbody")]
+    blocks += [("handlers", True), ("cases", True)]
+    found = _BLOCKS[kind] = tuple(b for b in blocks if b[0] in fields)
+    return found
 
 
 def dotted(expr: ast.expr) -> str | None:
