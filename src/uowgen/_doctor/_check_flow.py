@@ -264,12 +264,10 @@ def _passes_monkeypatch(call: ast.Call) -> bool:
 
 def _may_commit(function: FunctionInfo) -> bool:
     """Whether a function commits: a `.commit()` call or a `with` block (cheap)."""
-    return any(
-        isinstance(node, ast.With | ast.AsyncWith)
-        or (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-        )
-        for node in own_nodes(function.node)
-    )
+    for node in own_nodes(function.node):  # a loop: every function is looked at
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "commit":
+                return True
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            return True
+    return False

@@ -165,12 +165,14 @@ class _Summaries:
 
     def commits(self, function: FunctionInfo) -> bool:
         """Whether the function calls `.commit()` (a holder's `save()`, `__aexit__`)."""
-        return any(
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-            for node in own_nodes(function.node)
-        )
+        for node in own_nodes(function.node):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "commit"
+            ):
+                return True
+        return False
 
     def is_holder(self, kind: Kind) -> bool:
         """Whether a kind is an object holding a session (a repository, a unit of work)."""
