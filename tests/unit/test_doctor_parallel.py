@@ -93,12 +93,68 @@ def _whole_module(text: str) -> str:
     return _modern._apply(text, _modern._edits(module, text))
 
 
-@pytest.mark.parametrize("name", sorted(MODERN))
-@pytest.mark.parametrize("variant", ["as written", "no last line break", "CRLF"])
+# Classes and functions rewritten part by part: the header, then each statement of
+# the body that the old grammar cannot read.
+BY_PART = {
+    "class_with_one_newer_method": """
+@decorate(f"{x}")
+class Service(Base):  # a comment after the colon
+    "A docstring."
+
+    limit = 3
+
+    async def run(self, d: dict) -> None:
+        await self.session.execute(f"select {d["column"]}")
+
+    def plain(self) -> None:
+        pass
+
+    # a comment at the end of the class
+""",
+    "generic_class_generic_method": """
+class Box[T](Generic):
+    value: T
+
+    def get[U](self, default: U) -> T | U:
+        try:
+            return self.value
+        except KeyError, IndexError:
+            return default
+
+    def put(self, value: T) -> None:
+        self.value = value
+""",
+    "generic_class_header_only": """
+class Repository[M: Base, K = int]:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+""",
+    "function_with_a_newer_block": """
+async def handle[T](session: AsyncSession, items: list[T]) -> None:
+    for item in items:
+        print(f"{item["name"]!r:>{10}}")
+    async with session.begin():
+        await session.execute(t"select {items}")
+""",
+    "newer_decorator": """
+@route(f"/{PREFIX["v1"]}/items")
+def items() -> list[int]:
+    return [1]
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODERN) + sorted(BY_PART))
+@pytest.mark.parametrize(
+    "variant", ["as written", "no last line break", "CRLF", "newer statement last"]
+)
 def test_rewriting_only_the_newer_statements_is_the_whole_rewrite(
     name: str, variant: str
 ) -> None:
-    source = HEADER + "\nimport os\n\n\n" + MODERN[name] + "\n# the end\nx = 1\n"
+    body = MODERN.get(name) or BY_PART[name]
+    source = HEADER + "\nimport os\n\n\n" + body + "\n# the end\nx = 1\n"
+    if variant == "newer statement last":
+        source = (HEADER + body).rstrip("\n")
     if variant == "no last line break":
         source = source.rstrip("\n")
     elif variant == "CRLF":
@@ -111,6 +167,21 @@ def test_rewriting_only_the_newer_statements_is_the_whole_rewrite(
     assert edits, "the newer statement was rewritten"
     assert _modern.downgrade(source) == _whole_module(source)
     ast.parse(_modern.downgrade(source))
+
+
+@pytest.mark.parametrize("name", sorted(BY_PART))
+def test_classes_and_functions_are_rewritten_by_part(name: str) -> None:
+    module = cst.parse_module(BY_PART[name].lstrip("\n"))
+    statement = module.body[0]
+    assert isinstance(statement, cst.ClassDef | cst.FunctionDef)
+    assert isinstance(statement.body, cst.IndentedBlock)
+    code = module.code_for_node(statement)
+
+    edits = _modern._edits_by_part(module, statement, statement.body, code)
+
+    assert edits is not None, "the header and each statement were placed in the code"
+    whole = _modern._edits(module, module.code)
+    assert _modern._apply(code, edits) == _modern._apply(code, whole)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
