@@ -315,6 +315,7 @@ def test_the_walks_without_operators_keep_every_other_node_in_order(
             n for n in reference if not isinstance(n, _CARRY_NOTHING)
         ]
         in_order = [n for s in function.body for n in _statement_nodes(s)]
+        assert {id(n) for n in in_order} == {id(n) for n in own_nodes(function)}
         assert _block_statements(function.body) == [
             n
             for n in in_order

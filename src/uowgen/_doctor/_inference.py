@@ -106,12 +106,15 @@ class Inference(_Declared, _Attributes):
         return scope
 
     def _bind_locals(self, scope: Scope, body: list[ast.stmt]) -> None:
-        # Only statements bind names, and `:=` in an expression: in a module
-        # without that token, the statements alone are walked (a tenth of the nodes).
+        # Only statements bind names, and `:=` in an expression: in a function
+        # without one, the statements alone are walked (a tenth of the nodes).
         module = scope.module
         walrus = self._walrus.get(id(module))
         if walrus is None:
             walrus = self._walrus[id(module)] = ":=" in module.source.text
+        if walrus and scope.function is not None:
+            own = own_nodes(scope.function.node)  # the same nodes, in another order
+            walrus = any(node.__class__ is ast.NamedExpr for node in own)
         if walrus:
             nodes: list[ast.AST] = [n for s in body for n in _statement_nodes(s)]
         else:
