@@ -13,10 +13,10 @@ from uowgen._doctor._inference import Inference
 from uowgen._doctor._kinds import DEPENDS
 from uowgen._doctor._symbols import At, FunctionInfo, Module, Project
 from uowgen._doctor._syntax import (
-    child_nodes,
     child_statements,
     dotted,
     last_name,
+    node_children,
     statements,
 )
 
@@ -251,9 +251,12 @@ class _Facts:
         text = module.source.text
         if not any(word in text for word in _CALLS_WANTED):
             return facts  # no call any rule scans for: no walk of every node
-        stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(module.tree, None)]
+        # Depth first; the class a node is in is restored by a marker under its body.
+        owner: ast.ClassDef | None = None
+        stack: list[ast.AST | _Owner] = [module.tree]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, owner = stack.pop()
+            node = pop()
             if isinstance(node, ast.Call):
                 facts.calls.append(node)
                 if last_name(node.func) in ("relationship", "Relationship"):
@@ -266,10 +269,24 @@ class _Facts:
                         facts.async_session_names.update(_bare_names(node.body))
                 elif takes == "sync":
                     facts.sync_session_functions += 1
-            inner = node if isinstance(node, ast.ClassDef) else owner
-            stack.extend((child, inner) for child in child_nodes(node))
+            elif isinstance(node, ast.ClassDef):
+                push(_Owner(owner))
+                owner = node
+            elif isinstance(node, _Owner):
+                owner = node.owner
+                continue
+            stack.extend(node_children(node))
         facts.calls.reverse()
         return facts
+
+
+class _Owner:
+    """A marker in `_Facts.of`'s walk: past it, the nodes are in `owner` again."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: ast.ClassDef | None) -> None:
+        self.owner = owner
 
 
 # The rules that scan a module's calls look for these names: a module whose text
@@ -297,7 +314,7 @@ def _session_parameter(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
         if argument.annotation is None:
             continue
-        for node in ast.walk(argument.annotation):
+        for node in _nodes([argument.annotation]):
             name = node.id if isinstance(node, ast.Name) else None
             name = node.attr if isinstance(node, ast.Attribute) else name
             if name and name.startswith("Async") and name.endswith("Session"):
@@ -314,13 +331,26 @@ def _bare_names(body: list[ast.stmt]) -> set[str]:
     """
     names: set[str] = set()
     through: set[int] = set()
-    for stmt in body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Attribute):
-                through.add(id(node.value))
-            elif isinstance(node, ast.Name) and id(node) not in through:
-                names.add(node.id)
+    for node in _nodes(body):  # an attribute comes before its value
+        if isinstance(node, ast.Attribute):
+            through.add(id(node.value))
+        elif isinstance(node, ast.Name) and id(node) not in through:
+            names.add(node.id)
     return names
+
+
+def _nodes(roots: list[ast.stmt] | list[ast.expr]) -> list[ast.AST]:
+    """Every node under `roots` (nested functions too), each before its children.
+
+    Not in `ast.walk`'s order (neither caller needs it), at a third of its cost.
+    """
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(roots)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node_children(node))
+    return out
 
 
 def _imports_asyncio_extension(module: Module) -> bool:

@@ -110,7 +110,7 @@ def _kept_by(expr: ast.expr, kind: Kind) -> str:
 
 def _launches(function: ast.AST) -> Iterator[_Launch]:
     """The coroutine calls a function starts concurrently."""
-    in_loop = _loop_bodies(function)
+    in_loop: set[int] | None = None  # worked out at the first task started
     for node in own_nodes(function):
         if not isinstance(node, ast.Call):
             continue
@@ -125,6 +125,8 @@ def _launches(function: ast.AST) -> Iterator[_Launch]:
                         yield _Launch(node, element, 2)
         elif name in _TASKS and node.args:
             first = node.args[0]
+            if in_loop is None:
+                in_loop = _loop_bodies(function)
             count = 2 if id(node) in in_loop else 1
             if name == "start_soon" and isinstance(first, ast.expr):
                 call = ast.Call(func=first, args=node.args[1:], keywords=[])

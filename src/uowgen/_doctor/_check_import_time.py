@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from uowgen._doctor._check_base import Hit, _call_text, _CheckerBase, _text
 from uowgen._doctor._kinds import CACHES, ENGINE_FUNCTIONS, SA, Scope, Tag
 from uowgen._doctor._symbols import External, Module, Project
-from uowgen._doctor._syntax import last_name, own_nodes
+from uowgen._doctor._syntax import last_name, node_children, own_nodes, statements
 
 
 class _ImportTimeRules(_CheckerBase):
@@ -74,6 +74,8 @@ class _ImportTimeRules(_CheckerBase):
 
     def undisposed_engines(self, module: Module) -> Iterator[Hit]:
         """UOW005: an engine created at import time, and no `.dispose()` anywhere."""
+        if self.disposes():
+            return  # asked first: then no module's calls need a walk
         calls = import_time_calls(module.tree.body, self.project, module, cached=False)
         for call, where in calls:
             symbol = self.project.resolve(module, call.func)
@@ -81,8 +83,6 @@ class _ImportTimeRules(_CheckerBase):
                 isinstance(symbol, External) and symbol.is_one_of(SA, ENGINE_FUNCTIONS)
             ):
                 continue
-            if self.disposes():
-                return
             yield Hit(
                 "UOW005",
                 module,
@@ -95,7 +95,7 @@ class _ImportTimeRules(_CheckerBase):
 def _class_level_names(tree: ast.Module) -> set[str]:
     """The names assigned at the top of the module's class bodies."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in statements(tree.body):  # a class is a statement: no expression walked
         if isinstance(node, ast.ClassDef):
             for stmt in node.body:
                 targets = (
@@ -200,7 +200,7 @@ def _calls(node: ast.AST, where: str) -> Iterator[tuple[ast.Call, str]]:
             continue
         if isinstance(current, ast.Call):
             yield current, where
-        stack.extend(ast.iter_child_nodes(current))
+        stack.extend(node_children(current))
 
 
 def _is_type_checking(test: ast.expr) -> bool:

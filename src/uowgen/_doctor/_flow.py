@@ -10,7 +10,6 @@ separately and joined (open on any path counts); loops run twice; a `return` or
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
 from uowgen._doctor._flow_facts import (
     FlowResult,
@@ -31,7 +30,7 @@ from uowgen._doctor._summaries import (
     group_of,
 )
 from uowgen._doctor._symbols import FunctionInfo
-from uowgen._doctor._syntax import child_nodes, dotted, last_name
+from uowgen._doctor._syntax import child_nodes, dotted, last_name, node_children
 
 ENDING_METHODS = frozenset({"commit", "rollback", "close", "invalidate", "reset"})
 _ORM_RESULTS = frozenset(
@@ -102,18 +101,21 @@ def _closed_session(expr: ast.expr) -> ast.expr | None:
     return None
 
 
-def _post_order(expr: ast.AST) -> Iterator[ast.AST]:
-    """An expression's nodes, operands before the operation (evaluation order)."""
-    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
+def _post_order(expr: ast.AST) -> list[ast.AST]:
+    """An expression's nodes, operands before the operation (evaluation order).
+
+    The reverse of a depth-first walk that takes the last operand first: one list,
+    no pair per node.
+    """
+    stack: list[ast.AST] = [expr]
+    out: list[ast.AST] = []
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
-            continue
-        stack.append((node, True))
-        if isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        stack.extend((child, False) for child in reversed(child_nodes(node)))
+        node = stack.pop()
+        out.append(node)
+        if not isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
+            stack.extend(node_children(node))
+    out.reverse()
+    return out
 
 
 class _Walker:

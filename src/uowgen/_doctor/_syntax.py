@@ -45,12 +45,14 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
 def own_nodes(node: ast.AST) -> list[ast.AST]:
     """The nodes of a function's body that run in it (not in nested defs or lambdas).
 
+    In `ast.iter_child_nodes` order, depth first from the last statement, without
+    the expression contexts and operators (`Load`, `Add`: no rule looks at them).
     Remembered per node: the rules walk each function several times.
     """
     cached = _OWN.get(id(node))
     if cached is not None and cached[0] is node:
         return cached[1]
-    nodes = list(_own_nodes(node))
+    nodes = _own_nodes(node)
     if len(_OWN) > 50_000:
         _OWN.clear()
     _OWN[id(node)] = (node, nodes)
@@ -73,43 +75,112 @@ def forget_nodes_of(definitions: Iterable[ast.AST]) -> None:
         _GENERATORS.pop(id(node), None)
 
 
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    stack: list[ast.AST] = child_nodes(node)
+_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+# Fields that hold no node a rule looks at: names and numbers, and the expression
+# contexts and operators (childless singletons). Skipping them is a third fewer
+# nodes to walk.
+_SKIPPED = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level"}
+    | {"type_comment", "simple", "conversion", "is_async"}
+)
+_WALKED: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
+
+
+def walked_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes the rules look at."""
+    fields = _WALKED.get(kind)
+    if fields is None:
+        fields = _WALKED[kind] = tuple(f for f in kind._fields if f not in _SKIPPED)
+    return fields
+
+
+def node_children(node: ast.AST) -> list[ast.AST]:
+    """`child_nodes(node)` without the expression contexts and operators."""
+    out: list[ast.AST] = []
+    fields = _WALKED.get(node.__class__)
+    if fields is None:
+        fields = walked_fields(node.__class__)
+    for name in fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
+    # One loop, no generator and no call per node: every function is walked so.
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        stack = list(node.body)
+        stack: list[ast.AST] = list(node.body)
+    else:
+        stack = node_children(node)
+    out: list[ast.AST] = []
+    append, pop, push = out.append, stack.pop, stack.append
+    nested, walked, is_node = _NESTED, _WALKED, ast.AST
     while stack:
-        current = stack.pop()
-        yield current
-        if isinstance(
-            current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
-        ):
+        current = pop()
+        append(current)
+        kind = current.__class__
+        if kind in nested:
             continue
-        stack.extend(child_nodes(current))
+        fields = walked.get(kind)
+        if fields is None:
+            fields = walked_fields(kind)
+        for name in fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, is_node):
+                        push(item)
+            elif isinstance(value, is_node):
+                push(value)
+    return out
 
 
 def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement of a body, nested ones included, and no expression.
 
     Definitions and imports are statements: walking only these is a fraction of
-    walking every node.
+    walking every node. A block's statements come after it: its body, `else`,
+    `finally`, then its handlers' and cases' bodies.
     """
     stack = list(reversed(body))
     while stack:
         stmt = stack.pop()
         yield stmt
-        stack.extend(reversed(child_statements(stmt)))
+        nested = child_statements(stmt)
+        if nested:
+            stack.extend(reversed(nested))
 
 
 def child_statements(stmt: ast.AST) -> list[ast.stmt]:
     """The statements directly under one: its blocks, handlers' and cases' too."""
+    blocks = _BLOCKS.get(stmt.__class__)
+    if blocks is None:
+        blocks = _blocks(stmt.__class__)
     nested: list[ast.stmt] = []
-    for name in ("body", "orelse", "finalbody"):
-        nested.extend(getattr(stmt, name, ()))
-    for handler in getattr(stmt, "handlers", ()):
-        nested.extend(handler.body)
-    for case in getattr(stmt, "cases", ()):
-        nested.extend(case.body)
+    for name, wrapped in blocks:  # most statements have none
+        if wrapped:  # handlers, cases: each has a body
+            for part in getattr(stmt, name):
+                nested.extend(part.body)
+        else:
+            nested.extend(getattr(stmt, name))
     return nested
+
+
+_BLOCKS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {}
+
+
+def _blocks(kind: type[ast.AST]) -> tuple[tuple[str, bool], ...]:
+    """A statement type's fields that hold statements, in `statements`' order."""
+    fields = kind._fields
+    blocks = [(name, False) for name in ("body", "orelse", "finalbody")]
+    blocks += [("handlers", True), ("cases", True)]
+    found = _BLOCKS[kind] = tuple(b for b in blocks if b[0] in fields)
+    return found
 
 
 def dotted(expr: ast.expr) -> str | None:
@@ -134,6 +205,7 @@ def last_name(expr: ast.expr) -> str | None:
 
 
 _GENERATORS: dict[int, tuple[ast.AST, bool]] = {}
+_YIELDS = frozenset({ast.Yield, ast.YieldFrom})
 
 
 def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -141,7 +213,11 @@ def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     cached = _GENERATORS.get(id(node))
     if cached is not None and cached[0] is node:
         return cached[1]
-    result = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(node))
+    result = False
+    for child in own_nodes(node):
+        if child.__class__ in _YIELDS:
+            result = True
+            break
     if len(_GENERATORS) > 100_000:
         _GENERATORS.clear()
     _GENERATORS[id(node)] = (node, result)
