@@ -151,3 +151,61 @@ def test_the_modules_are_put_back_in_the_files_order(tmp_path: Path) -> None:
 
     assert project.modules == modules
     assert [f.module for f in project.functions_named("fixture")] == modules
+
+
+PARTS = (
+    "import x\r\n"
+    "\r\n"
+    "@decorate(1)\r\n"
+    "class Service(Base):\r\n"
+    '    """A docstring."""\r\n'
+    "\r\n"
+    "    limit = compute(2)\r\n"
+    "\r\n"
+    "    @staticmethod\r\n"
+    "    async def fetch(client):  # a comment\r\n"
+    '        text = """\r\n'
+    "at column 0\r\n"
+    '"""\r\n'
+    "        return await client.get(\r\n"
+    "            text)\r\n"
+    "\r\n"
+    "    class Inner:\r\n"
+    "        def deep(self): pass\r\n"
+    "\r\n"
+    "class Tabbed:\r\n"
+    "\tdef tabbed(self):\r\n"
+    "\t\treturn 1\r\n"
+    "\r\n"
+    "class OneLine: size = 3; other = 4\r\n"
+    "if x:\r\n"
+    "    def maybe():\r\n"
+    "        return 1\r\n"
+)
+
+
+def test_a_statement_parsed_alone_gives_the_nodes_of_the_whole_tree(
+    tmp_path: Path,
+) -> None:
+    """Methods, decorators, nested classes, CRLF, tabs, strings at column 0."""
+    project, store = _project(tmp_path, {"parts.py": PARTS, "other.py": "y = 1\n"})
+    module = project.modules[0]
+    whole = {
+        (node.lineno, node.col_offset): ast.dump(node, include_attributes=True)
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    project.modules[1].tree  # noqa: B018 - used last: the one tree kept
+    store.checkpoint()
+    assert not module.source.has_tree
+
+    for info in [*project.functions(), *project.classes()]:
+        if info.module is module:
+            node = info.node
+            assert ast.dump(node, include_attributes=True) == whole[info.at]
+    assert not module.source.has_tree, "only statements were parsed, not the file"
+    one_line = project.resolve_name(module, "OneLine")
+    assert isinstance(one_line, ClassInfo)
+    size = project.class_member(one_line, "size")
+    assert isinstance(size, Value)
+    assert ast.unparse(size.expr) == "3"

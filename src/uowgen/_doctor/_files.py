@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from uowgen._doctor._config import DoctorConfig
+from uowgen._doctor._parts import Part, part_source
 
 # Read from comment tokens only: a bare noqa (every rule) or noqa: UOW001, UOW003.
 _NOQA = re.compile(
@@ -38,8 +39,8 @@ class FileWarning:
 class TreeKeeper(Protocol):
     """Told when a file's tree is parsed again, so that it can let it go later."""
 
-    def parsed(self, source: SourceFile) -> None:
-        """`source.tree` was parsed again: it is held from now on."""
+    def parsed(self, source: SourceFile, size: int) -> None:
+        """`size` characters of the file were parsed again: held from now on."""
 
 
 @dataclass(eq=False)
@@ -72,8 +73,24 @@ class SourceFile:
             tree = self._tree = _parse(self.text, self.path)
             self.reparsed += 1
             if self.keeper is not None:
-                self.keeper.parsed(self)
+                self.keeper.parsed(self, len(self.text))
         self.used = True
+        return tree
+
+    def parse_part(self, part: Part) -> ast.Module | None:
+        """One statement of the file parsed alone, its nodes where they are.
+
+        None if it cannot be (the whole tree is parsed instead).
+        """
+        try:
+            tree = _parse(part_source(self._split_lines(), part), self.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        self.reparsed += 1
+        if self.keeper is not None:
+            self.keeper.parsed(
+                self, sum(map(len, self._split_lines()[part.start - 1 : part.end]))
+            )
         return tree
 
     @property
@@ -85,16 +102,20 @@ class SourceFile:
         """Let the tree go: it is parsed again when next asked for."""
         self._tree = None
 
-    def column(self, line: int, byte_offset: int) -> int:
-        """The 1-based character column of an ast node's UTF-8 `col_offset`."""
+    def _split_lines(self) -> list[str]:
         if self._lines is None:
             # ast counts lines at \n, \r\n and \r only (str.splitlines splits more).
             self._lines = (
                 self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             )
-        if not 1 <= line <= len(self._lines):
+        return self._lines
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """The 1-based character column of an ast node's UTF-8 `col_offset`."""
+        lines = self._split_lines()
+        if not 1 <= line <= len(lines):
             return byte_offset + 1
-        encoded = self._lines[line - 1].encode("utf-8", errors="surrogatepass")
+        encoded = lines[line - 1].encode("utf-8", errors="surrogatepass")
         return len(encoded[:byte_offset].decode("utf-8", errors="replace")) + 1
 
 

@@ -305,6 +305,9 @@ def _check(
     def check(chosen: list[tuple[str, Rule]], indexes: range) -> _Results:
         results: _Results = {}
         for at in indexes:
+            # The module checked is read whole (its statements are not parsed one by
+            # one), before any rule follows a call into it.
+            modules[at].tree  # noqa: B018
             for code, rule in chosen:
                 results[(at, code)] = _check_module(code, rule, modules[at])
             store.checkpoint()  # between modules: trees may be let go

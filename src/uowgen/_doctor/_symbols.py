@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uowgen._doctor._files import SourceFile
+from uowgen._doctor._parts import Parts
 from uowgen._doctor._syntax import (
     child_statements,
     forget_nodes_of,
@@ -108,8 +109,12 @@ class Module:
     imported: frozenset[str] = field(default=frozenset(), repr=False)
     # What its top level binds, as nodes, until `Project.add` makes them symbols.
     bindings: dict[str, ast.AST] = field(default_factory=dict, repr=False)
+    # Its top-level statements' and class bodies' lines, to parse one alone.
+    parts: Parts | None = field(default=None, repr=False)
     _held: _Held | None = field(default=None, repr=False)
     _held_tree: ast.Module | None = field(default=None, repr=False)
+    # The parts parsed alone while the whole tree is not held, by first line.
+    _held_parts: dict[int, _Held] = field(default_factory=dict, repr=False)
 
     @property
     def tree(self) -> ast.Module:
@@ -126,18 +131,43 @@ class Module:
 
     def definition(self, where: At) -> Definition:
         """The def or class statement that starts at `where`."""
-        return self._nodes().definitions[where]
+        found = self._part(where[0]).definitions.get(where)
+        return found if found is not None else self._nodes().definitions[where]
 
     def value(self, where: Span) -> ast.expr:
         """The assigned value expression at `where`."""
-        return self._nodes().values[where]
+        found = self._part(where[0]).values.get(where)
+        return found if found is not None else self._nodes().values[where]
+
+    def _part(self, line: int) -> _Held:
+        """The nodes of the statement holding `line`.
+
+        From the whole tree if it is held, else from that statement parsed alone
+        (remembered until the module is let go).
+        """
+        source = self.source
+        if source.has_tree or self.parts is None:
+            return self._nodes()
+        part = self.parts.holding(line)
+        if part is None:
+            return self._nodes()
+        held = self._held_parts.get(part.start)
+        if held is None:
+            tree = source.parse_part(part)
+            if tree is None:
+                return self._nodes()
+            held = self._held_parts[part.start] = _Held.of(tree)
+        source.used = True
+        return held
 
     def forget_tree(self) -> None:
         """Let the tree go (it is parsed again, to the same nodes' positions)."""
-        if self._held is not None:
-            forget_nodes_of(self._held.definitions.values())
+        for held in (self._held, *self._held_parts.values()):
+            if held is not None:
+                forget_nodes_of(held.definitions.values())
         self._held = None
         self._held_tree = None
+        self._held_parts = {}
         self.source.forget_tree()
 
 
@@ -271,6 +301,7 @@ def build_module(source: SourceFile, root: Path) -> Module:
     for stmt in _top_level(module.tree.body):
         _bind(module, stmt)
     module.imported = frozenset(_imported(module))
+    module.parts = Parts.of(module.tree)
     return module
 
 

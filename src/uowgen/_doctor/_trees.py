@@ -35,6 +35,7 @@ class TreeStore:
         self._held: OrderedDict[int, Module] = OrderedDict()
         self._modules: dict[int, Module] = {}
         self._size = 0
+        self._sizes: dict[int, int] = {}
         self._on_forget: list[Callable[[Module], None]] = []
 
     def on_forget(self, callback: Callable[[Module], None]) -> None:
@@ -45,14 +46,18 @@ class TreeStore:
         """Take charge of a module whose tree was just parsed."""
         self._modules[id(module.source)] = module
         module.source.keeper = self
-        self.parsed(module.source)
+        self.parsed(module.source, len(module.source.text))
 
-    def parsed(self, source: SourceFile) -> None:
-        """A module's tree was parsed (again): it is held, as the newest."""
+    def parsed(self, source: SourceFile, size: int) -> None:
+        """`size` characters of a module were parsed (again): held, as the newest.
+
+        The whole file, or one statement of it (`Module.definition`).
+        """
         key = id(source)
         if key not in self._held:
             self._held[key] = self._modules[key]
-            self._size += len(source.text)
+        self._sizes[key] = self._sizes.get(key, 0) + size
+        self._size += size
         self._held.move_to_end(key)
         source.used = False
 
@@ -84,7 +89,7 @@ class TreeStore:
                     self._forget(module)
 
     def _forget(self, module: Module) -> None:
-        self._size -= len(module.source.text)
+        self._size -= self._sizes.pop(id(module.source), 0)
         module.forget_tree()
         for callback in self._on_forget:
             callback(module)
