@@ -342,7 +342,8 @@ def _bare_names(body: list[ast.stmt]) -> set[str]:
 def _nodes(roots: list[ast.stmt] | list[ast.expr]) -> list[ast.AST]:
     """Every node under `roots` (nested functions too), each before its children.
 
-    Not in `ast.walk`'s order (neither caller needs it), at a third of its cost.
+    Not in `ast.walk`'s order (neither caller needs it): a list, not its queue of
+    generators, and no expression contexts or operators.
     """
     out: list[ast.AST] = []
     stack: list[ast.AST] = list(roots)

@@ -108,7 +108,7 @@ class Inference(_Declared, _Attributes):
 
     def _bind_locals(self, scope: Scope, body: list[ast.stmt]) -> None:
         # Only statements bind names, and `:=` in an expression: in a function
-        # without one, the statements alone are walked (a tenth of the nodes).
+        # without one, the statements alone are walked, not every node.
         module = scope.module
         walrus = self._walrus.get(id(module))
         if walrus is None:
@@ -511,7 +511,7 @@ _BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
 def _block_statements(body: list[ast.stmt]) -> list[ast.AST]:
-    """The statements of a body, except handlers and match cases, in source order.
+    """A body's statements, except handlers and match cases, in source order.
 
     The nodes `_statement_nodes` gives that are not expressions, in the same order,
     not entering nested scopes: at a fraction of the cost of walking every node.
