@@ -199,7 +199,8 @@ def test_a_statement_parsed_alone_gives_the_nodes_of_the_whole_tree(
     store.checkpoint()
     assert not module.source.has_tree
 
-    for info in [*project.functions(), *project.classes()]:
+    infos: list[FunctionInfo | ClassInfo] = [*project.functions(), *project.classes()]
+    for info in infos:
         if info.module is module:
             node = info.node
             assert ast.dump(node, include_attributes=True) == whole[info.at]
