@@ -8,6 +8,7 @@ import os
 import re
 import tokenize
 import warnings
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from uowgen._doctor._parts import Part, part_source
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 NoqaMap = dict[int, frozenset[str] | None]
 """Line -> the codes its `# noqa` names, or None for a bare `# noqa` (all)."""
@@ -55,8 +58,10 @@ class SourceFile:
     display: str
     _tree: ast.Module | None = field(repr=False)
     text: str = field(repr=False)
-    noqa: NoqaMap = field(default_factory=dict, repr=False)
+    _noqa: NoqaMap | None = field(default=None, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
+    # Where each line starts in `text` (4 bytes a line, not a string each).
+    _starts: array[int] | None = field(default=None, repr=False)
     keeper: TreeKeeper | None = field(default=None, repr=False)
     # Parsed again after `forget_tree` (for the benchmarks).
     reparsed: int = field(default=0, repr=False)
@@ -83,15 +88,21 @@ class SourceFile:
         None if it cannot be (the whole tree is parsed instead).
         """
         try:
-            tree = _parse(part_source(self._split_lines(), part), self.path)
+            code = self._line_text(part.start, part.end)
+            tree = _parse(part_source(code, part), self.path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         self.reparsed += 1
         if self.keeper is not None:
-            self.keeper.parsed(
-                self, sum(map(len, self._split_lines()[part.start - 1 : part.end]))
-            )
+            self.keeper.parsed(self, len(code))
         return tree
+
+    @property
+    def noqa(self) -> NoqaMap:
+        """The lines' `# noqa` comments (read when first asked: for a finding)."""
+        if self._noqa is None:
+            self._noqa = _noqa(self.text)
+        return self._noqa
 
     @property
     def has_tree(self) -> bool:
@@ -101,6 +112,17 @@ class SourceFile:
     def forget_tree(self) -> None:
         """Let the tree go: it is parsed again when next asked for."""
         self._tree = None
+
+    def _line_text(self, first: int, last: int) -> str:
+        """The text of lines `first` to `last` (1-based, both included)."""
+        starts = self._starts
+        if starts is None:
+            # ast counts lines at \n, \r\n and \r only (str.splitlines splits more).
+            starts = self._starts = array(
+                "I", [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+            )
+        end = starts[last] if last < len(starts) else len(self.text)
+        return self.text[starts[first - 1] : end]
 
     def _split_lines(self) -> list[str]:
         if self._lines is None:
@@ -192,7 +214,7 @@ def read_source(
         # Null bytes (ValueError before Python 3.12), or nesting deeper than the
         # parser's stack.
         return FileWarning(path, display, 1, 1, f"cannot parse it: {exc}")
-    return SourceFile(path, display, tree, text, _noqa(text))
+    return SourceFile(path, display, tree, text)
 
 
 def _parse(source: str | bytes, path: Path) -> ast.Module:
@@ -237,7 +259,7 @@ def finish_newer(
                 "(newer syntax that doctor cannot read yet)"
             )
         else:
-            return SourceFile(newer.path, newer.display, tree, text, _noqa(text))
+            return SourceFile(newer.path, newer.display, tree, text)
     return FileWarning(
         newer.path, newer.display, error.lineno or 1, error.offset or 1, text
     )

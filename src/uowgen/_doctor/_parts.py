@@ -69,9 +69,8 @@ class Parts:
         return part
 
 
-def part_source(lines: list[str], part: Part) -> str:
-    """The part's code, where it is in the module (blank lines above it)."""
-    code = "\n".join(lines[part.start - 1 : part.end])
+def part_source(code: str, part: Part) -> str:
+    """The part's code (its lines), where it is in the module (blank lines above)."""
     if part.indented:
         return "\n" * (part.start - 2) + "if 1:\n" + code + "\n"
     return "\n" * (part.start - 1) + code + "\n"

@@ -22,9 +22,9 @@ from uowgen._doctor._files import SourceFile
 from uowgen._doctor._symbols import Module
 
 # How much source text's trees to hold (characters). A tree is about 30 bytes per
-# character of its text: 2 million characters' trees are about 60 MB. A codebase
+# character of its text: 1 million characters' trees are about 30 MB. A codebase
 # whose text is smaller never lets a tree go.
-TREE_BUDGET = 2_000_000
+TREE_BUDGET = 1_000_000
 
 
 class TreeStore:
