@@ -109,8 +109,6 @@ class Facts:
         """Read what is kept of a module (its tree is held)."""
         walked = _Facts.of(module, self.project)
         self._kept[id(module)] = KeptFacts.of(walked)
-        for function in walked.functions:
-            function.commits  # noqa: B018 - worked out while the tree is held
         self._functions[id(module)] = walked.functions
         self._relationships[id(module)] = walked.relationships
 
@@ -195,10 +193,8 @@ class KeptFacts:
 
 
 def _may_commit(function: FunctionInfo) -> bool:
-    """A `.commit()` call or a `with` block in the function's own code (cheap)."""
-    if function.commits:
-        return True
-    # `with` blocks are statements: no expression needs walking.
+    """A `with` block or a `.commit()` call in the function's own code (cheap)."""
+    # `with` blocks are statements: no expression needs walking for them.
     stack = list(function.node.body)
     while stack:
         stmt = stack.pop()
@@ -206,7 +202,7 @@ def _may_commit(function: FunctionInfo) -> bool:
             return True
         if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             stack.extend(child_statements(stmt))  # a nested def's is not its own
-    return False
+    return function.commits
 
 
 # The calls that may make an async session factory (UOW006 looks at these only).
