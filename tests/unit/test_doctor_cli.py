@@ -125,6 +125,7 @@ def test_the_nearest_pyproject_configures_the_run(tmp_path: Path) -> None:
         '[tool.uowgen.doctor]\nselect = "UOW001"\n',
         '[tool.uowgen.doctor]\nignore = ["UOW100"]\n',
         '[tool.uowgen.doctor]\nper-file-ignores = {"a.py" = ["X1"]}\n',
+        '[tool.uowgen.doctor]\nhold-all-trees = "yes"\n',
     ],
 )
 def test_a_bad_config_exits_2_and_says_where(table: str, tmp_path: Path) -> None:

@@ -65,6 +65,33 @@ def test_every_case_at_once_is_reported_the_same_with_every_tree_let_go(
     assert parses[0] > let_go.files, "trees were let go and parsed again"
 
 
+def test_holding_every_tree_lets_none_go_and_reports_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "cases"
+    for case in ALL_CASES:
+        materialize(case, root / case.parent.name)
+    (root / "pyproject.toml").write_text(
+        "[tool.uowgen.doctor]\nhold-all-trees = true\n", encoding="utf-8"
+    )
+    let_go = [0]
+    forget = _files.SourceFile.forget_tree
+
+    def counted(source: _files.SourceFile) -> None:
+        let_go[0] += 1
+        forget(source)
+
+    monkeypatch.setattr(_files.SourceFile, "forget_tree", counted)
+    some = run_doctor([root], cwd=root, jobs=1, hold_all_trees=False, tree_budget=1)
+    assert let_go[0] > 0
+    let_go[0] = 0
+
+    every = run_doctor([root], cwd=root, jobs=1)  # the config's hold-all-trees
+
+    assert _report(every) == _report(some)
+    assert let_go[0] == 0
+
+
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_each_case_is_reported_the_same_with_every_tree_let_go(
     case: Path, tmp_path: Path

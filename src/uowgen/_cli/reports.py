@@ -125,6 +125,16 @@ def doctor(
             show_default=False,
         ),
     ] = None,
+    hold_all_trees: Annotated[
+        bool | None,
+        typer.Option(
+            "--hold-all-trees/--hold-some-trees",
+            help="Hold every module's syntax tree for the whole run: faster on a "
+            "large codebase, at about 30 times its source in memory (default: only "
+            "the trees used last, about 30 MB; or the config's hold-all-trees).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Lint any FastAPI + SQLAlchemy code for the session mistakes uowgen prevents.
 
@@ -150,6 +160,7 @@ def doctor(
             use_config=not no_config,
             skip_unimported=skip_unimported,
             jobs=jobs,
+            hold_all_trees=hold_all_trees,
         )
     if output is ReportFormat.TEXT:
         for line in text_warnings(report):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -49,6 +50,7 @@ def run_doctor(
     cwd: Path | None = None,
     skip_unimported: bool | None = None,
     jobs: int | None = None,
+    hold_all_trees: bool | None = None,
     tree_budget: int | None = None,
 ) -> DoctorReport:
     """Check the Python files under `paths` as one codebase.
@@ -63,6 +65,9 @@ def run_doctor(
             config's `skip-unimported`, else report them with low confidence).
         jobs: processes to check the modules in (default: one per core; a
             codebase under 300 files, or a system without `fork`, uses one).
+        hold_all_trees: hold every module's syntax tree for the whole run (faster
+            on a large codebase, at about thirty times its source in memory;
+            default: the config's `hold-all-trees`, else only the trees used last).
         tree_budget: how much source text's syntax trees to hold at once, in
             characters (default `TREE_BUDGET`); the others are parsed again when
             needed.
@@ -82,6 +87,9 @@ def run_doctor(
         select if select is not None else config.select, [*config.ignore, *ignore]
     )
     base = (cwd or Path.cwd()).absolute()
+    hold = config.hold_all_trees if hold_all_trees is None else hold_all_trees
+    if tree_budget is None:
+        tree_budget = sys.maxsize if hold else TREE_BUDGET
     with _collector_off():
         # The trees are freed, by their reference counts, before the collector
         # is back on: otherwise its first collection walks them all (2.3 s on a
@@ -99,10 +107,10 @@ def _run(
     base: Path,
     skip_unimported: bool | None,
     jobs: int | None,
-    tree_budget: int | None,
+    tree_budget: int,
 ) -> DoctorReport:
     jobs = default_jobs() if jobs is None else jobs
-    store = TreeStore(TREE_BUDGET if tree_budget is None else tree_budget)
+    store = TreeStore(tree_budget)
     project = Project()
     facts = Facts(project)
     store.on_forget(facts.forget)
