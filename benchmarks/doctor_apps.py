@@ -227,6 +227,12 @@ def read_verdicts() -> dict[tuple[str, str, int, str], Verdict]:
     return verdicts
 
 
+def doctor_arguments(root: Path, extra: list[str]) -> list[str]:
+    """`uowgen doctor`'s arguments for one application's JSON report, its config
+    left out (the benchmarks run it as users do, each in a process of its own)."""
+    return ["doctor", "--no-config", "--format", "json", *extra, str(root)]
+
+
 # A finding: (path, line, rule, message, confidence), the path from the repository.
 Found = tuple[str, int, str, str, str]
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from doctor_apps import APPS, checkout
+from doctor_apps import APPS, checkout, doctor_arguments
 
 
 def report(root: Path, extra: list[str]) -> str:
@@ -30,12 +30,7 @@ def report(root: Path, extra: list[str]) -> str:
             sys.executable,
             "-c",
             "from uowgen._cli import main; main()",
-            "doctor",
-            "--no-config",
-            "--format",
-            "json",
-            *extra,
-            str(root),
+            *doctor_arguments(root, extra),
         ],
         capture_output=True,
         text=True,

@@ -105,7 +105,7 @@ def apps(args: list[str]) -> None:
     import subprocess
     import tempfile
 
-    from doctor_apps import APPS, checkout
+    from doctor_apps import APPS, checkout, doctor_arguments
 
     jobs = _option(args, "--jobs")
     only = [w for w in (_option(args, "--only") or "").split(",") if w]
@@ -129,12 +129,7 @@ def apps(args: list[str]) -> None:
                     sys.executable,
                     str(peak_script),
                     str(memory),
-                    "doctor",
-                    "--no-config",
-                    "--format",
-                    "json",
-                    *(["--jobs", jobs] if jobs else []),
-                    str(root),
+                    *doctor_arguments(root, ["--jobs", jobs] if jobs else []),
                 ],
                 capture_output=True,
                 text=True,

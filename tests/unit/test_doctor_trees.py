@@ -49,12 +49,18 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return count
 
 
-def test_every_case_at_once_is_reported_the_same_with_every_tree_let_go(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _every_case(tmp_path: Path) -> Path:
+    """Every doctor case in one folder: one codebase."""
     root = tmp_path / "cases"
     for case in ALL_CASES:
         materialize(case, root / case.parent.name)
+    return root
+
+
+def test_every_case_at_once_is_reported_the_same_with_every_tree_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _every_case(tmp_path)
     held = run_doctor([root], cwd=root, jobs=1, use_config=False)
     parses = _count_parses(monkeypatch)
 
@@ -68,9 +74,7 @@ def test_every_case_at_once_is_reported_the_same_with_every_tree_let_go(
 def test_holding_every_tree_lets_none_go_and_reports_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "cases"
-    for case in ALL_CASES:
-        materialize(case, root / case.parent.name)
+    root = _every_case(tmp_path)
     (root / "pyproject.toml").write_text(
         "[tool.uowgen.doctor]\nhold-all-trees = true\n", encoding="utf-8"
     )
